@@ -86,3 +86,37 @@ func isDir(p string) bool {
 	st, err := os.Stat(p)
 	return err == nil && st.IsDir()
 }
+
+// CacheDir is where .ci/run installs the npm test peers, outside the
+// repository: $OPENDCC_CACHE, or ~/.cache/opendcc.
+func CacheDir() string {
+	if d := os.Getenv("OPENDCC_CACHE"); d != "" {
+		return d
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return filepath.Join(os.TempDir(), "opendcc-cache")
+	}
+	return filepath.Join(home, ".cache", "opendcc")
+}
+
+// SignToolJar returns the DCC Boxed signing tool's jar (from npm
+// @smartdcc/duis-sign-wrap@0.1.2, installed by .ci/run under CacheDir, or
+// $OPENDCC_DUIS_SIGN_JAR) and the java binary, skipping the test when either
+// is missing (failing under CI=true).
+func SignToolJar(tb testing.TB) (java, jar string) {
+	tb.Helper()
+	java = Tool(tb, "java")
+	jar = os.Getenv("OPENDCC_DUIS_SIGN_JAR")
+	if jar == "" {
+		jar = filepath.Join(CacheDir(), "npm", "node_modules", "@smartdcc", "duis-sign-wrap", "dist", "tool.jar")
+	}
+	if _, err := os.Stat(jar); err != nil {
+		msg := "DCC Boxed signing tool not installed at " + jar + " (run .ci/run or npm install @smartdcc/duis-sign-wrap@0.1.2 there); skipping"
+		if os.Getenv("CI") == "true" {
+			tb.Fatal(msg)
+		}
+		tb.Skip(msg)
+	}
+	return java, jar
+}
