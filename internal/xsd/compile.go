@@ -620,3 +620,15 @@ func (b *automatonBuilder) body(p *Particle) gres {
 	}
 	return b.particle(p)
 }
+
+// SimplifyParticle returns the content model p in the normalised form the
+// compiler works on: particles that cannot occur are dropped, empty groups
+// removed, single-child groups merged into their child where occurrence
+// bounds multiply exactly, and nested (1,1) groups of the same kind
+// spliced. The language is unchanged; nil means empty content.
+func SimplifyParticle(p *Particle) *Particle {
+	if p = normalize(p); p == nil {
+		return nil
+	}
+	return simplify(p)
+}

@@ -23,7 +23,11 @@ type ValidationError struct {
 	Path string
 	// Reason says what is wrong.
 	Reason string
+	// Err is an underlying error, if any (e.g. from the input gate).
+	Err error
 }
+
+func (e *ValidationError) Unwrap() error { return e.Err }
 
 func (e *ValidationError) Error() string {
 	if e.Line > 0 {
