@@ -1,0 +1,695 @@
+package duis
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/opendcc/opendcc/internal/xmlsafe"
+	"github.com/opendcc/opendcc/internal/xsd"
+)
+
+// Namespaces of the DUIS schema set.
+const (
+	NamespaceSR  = "http://www.dccinterface.co.uk/ServiceUserGateway" // DUIS (prefix sr)
+	NamespaceRA  = "http://www.dccinterface.co.uk/ResponseAndAlert"   // MMC types (prefix ra)
+	NamespaceDS  = "http://www.w3.org/2000/09/xmldsig#"               // XML-DSig (prefix ds)
+	NamespaceXSI = "http://www.w3.org/2001/XMLSchema-instance"
+)
+
+// Message is one DUIS document. Exactly one of the document element fields
+// is non-nil.
+type Message struct {
+	Request              *Request
+	Response             *Response
+	SMETS1SignedResponse *SMETS1SignedResponse
+	S1SPAlert            *S1SPAlert
+
+	// RawSignature is set by Decode: the bytes of the document element's
+	// ds:Signature child exactly as they appear in the input (namespace
+	// declarations made by ancestors are not repeated in it). The decoded
+	// form is in the root type's Signature field. Encode ignores it.
+	RawSignature []byte
+}
+
+// AnyElement holds an element matched by a schema wildcard (xs:any, only
+// in the xmldsig types) or declared with xs:anyType. Mixed text is kept as
+// the concatenation of its character data.
+type AnyElement struct {
+	Space, Local string
+	Attrs        []AnyAttr
+	Text         string
+	Children     []AnyElement
+}
+
+// AnyAttr is an attribute of an AnyElement.
+type AnyAttr struct {
+	Space, Local, Value string
+}
+
+// Decode parses a DUIS document into typed values. It runs the input gate
+// (xmlsafe.Check) first. Decode does not validate values (enumerations,
+// patterns, ranges) and tolerates missing required elements, so that a
+// response can still be built for an invalid request; call Validate for
+// the full schema check. It fails on documents it cannot represent without
+// losing data: malformed XML, an unknown document element, and elements,
+// attributes or text that have no place in the types.
+func Decode(data []byte) (*Message, error) {
+	if err := xmlsafe.Check(data, 0); err != nil {
+		return nil, &ValidationError{Path: "/", Reason: err.Error(), Err: err}
+	}
+	root, err := parseTree(data)
+	if err != nil {
+		return nil, err
+	}
+	d := &decoder{}
+	m := &Message{}
+	decodeRoot(d, root, m)
+	if d.err != nil {
+		return nil, d.err
+	}
+	if n := len(root.kids); n > 0 {
+		if last := root.kids[n-1]; last.is(NamespaceDS, "Signature") {
+			m.RawSignature = append([]byte(nil), data[last.start:last.end]...)
+		}
+	}
+	return m, nil
+}
+
+// node is an element of a parsed document, with resolved names.
+type node struct {
+	ns, local, prefix string
+	attrs             []nodeAttr
+	kids              []*node
+	text              string // concatenated character data (direct content)
+	hasText           bool   // text has non-whitespace characters
+	parent            *node
+	line              int
+	start, end        int // byte offsets of the element in the input
+}
+
+type nodeAttr struct {
+	ns, local, prefix, value string
+}
+
+func (n *node) is(ns, local string) bool { return n.local == local && n.ns == ns }
+
+func (a *nodeAttr) is(ns, local string) bool { return a.local == local && a.ns == ns }
+
+func (n *node) qname() string {
+	if n.prefix == "" {
+		return n.local
+	}
+	return n.prefix + ":" + n.local
+}
+
+func (n *node) path() string {
+	var parts []string
+	for x := n; x != nil; x = x.parent {
+		parts = append(parts, x.qname())
+	}
+	var b strings.Builder
+	for i := len(parts) - 1; i >= 0; i-- {
+		b.WriteByte('/')
+		b.WriteString(parts[i])
+	}
+	return b.String()
+}
+
+// parseTree reads a well-formed document into nodes, resolving namespace
+// prefixes. Namespace declarations and xsi:* attributes are not kept.
+func parseTree(data []byte) (*node, error) {
+	dec := xml.NewDecoder(bytes.NewReader(data))
+	type binding struct{ prefix, uri string }
+	var (
+		ns    []binding
+		marks []int
+		stack []*node
+		texts [][]byte // character data per open element (buffers reused)
+		root  *node
+	)
+	lookup := func(prefix string) (string, bool) {
+		for i := len(ns) - 1; i >= 0; i-- {
+			if ns[i].prefix == prefix {
+				return ns[i].uri, true
+			}
+		}
+		switch prefix {
+		case "":
+			return "", true
+		case "xml":
+			return xsd.NSXML, true
+		}
+		return "", false
+	}
+	fail := func(line int, path, reason string) error {
+		if path == "" {
+			path = "/"
+		}
+		return &ValidationError{Line: line, Path: path, Reason: reason}
+	}
+	curPath := func() string {
+		if len(stack) == 0 {
+			return "/"
+		}
+		return stack[len(stack)-1].path()
+	}
+	for {
+		start := int(dec.InputOffset())
+		tok, err := dec.RawToken()
+		if err == io.EOF {
+			break
+		}
+		line, _ := dec.InputPos()
+		if err != nil {
+			var se *xml.SyntaxError
+			if errors.As(err, &se) {
+				line = se.Line
+			}
+			return nil, fail(line, curPath(), "not well-formed XML: "+strings.TrimPrefix(err.Error(), "XML syntax error on "))
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			marks = append(marks, len(ns))
+			for _, a := range t.Attr {
+				if a.Name.Space == "xmlns" {
+					ns = append(ns, binding{a.Name.Local, a.Value})
+				} else if a.Name.Space == "" && a.Name.Local == "xmlns" {
+					ns = append(ns, binding{"", a.Value})
+				}
+			}
+			n := &node{local: t.Name.Local, prefix: t.Name.Space, line: line, start: start}
+			var ok bool
+			if n.ns, ok = lookup(t.Name.Space); !ok {
+				return nil, fail(line, curPath()+"/"+n.qname(), "undeclared namespace prefix "+strconv.Quote(t.Name.Space))
+			}
+			for _, a := range t.Attr {
+				if a.Name.Space == "xmlns" || (a.Name.Space == "" && a.Name.Local == "xmlns") {
+					continue
+				}
+				an := nodeAttr{local: a.Name.Local, prefix: a.Name.Space, value: a.Value}
+				if a.Name.Space != "" {
+					if an.ns, ok = lookup(a.Name.Space); !ok {
+						return nil, fail(line, curPath()+"/"+n.qname(), "undeclared namespace prefix "+strconv.Quote(a.Name.Space))
+					}
+				}
+				if an.ns == NamespaceXSI {
+					continue
+				}
+				for _, b := range n.attrs {
+					if b.ns == an.ns && b.local == an.local {
+						return nil, fail(line, curPath()+"/"+n.qname(), "duplicate attribute "+a.Name.Local)
+					}
+				}
+				n.attrs = append(n.attrs, an)
+			}
+			if len(stack) > 0 {
+				p := stack[len(stack)-1]
+				n.parent = p
+				p.kids = append(p.kids, n)
+			} else {
+				if root != nil {
+					return nil, fail(line, "/", "more than one root element")
+				}
+				root = n
+			}
+			stack = append(stack, n)
+			if len(texts) < len(stack) {
+				texts = append(texts, nil)
+			}
+			texts[len(stack)-1] = texts[len(stack)-1][:0]
+		case xml.EndElement:
+			if len(stack) == 0 {
+				return nil, fail(line, "/", "unexpected end tag")
+			}
+			n := stack[len(stack)-1]
+			if n.prefix != t.Name.Space || n.local != t.Name.Local {
+				return nil, fail(line, n.path(), "end tag "+t.Name.Local+" does not match")
+			}
+			n.end = int(dec.InputOffset())
+			if t := texts[len(stack)-1]; len(t) > 0 && (len(n.kids) == 0 || n.hasText) {
+				n.text = string(t)
+			}
+			ns = ns[:marks[len(marks)-1]]
+			marks = marks[:len(marks)-1]
+			stack = stack[:len(stack)-1]
+		case xml.CharData:
+			if len(stack) == 0 {
+				if len(bytes.TrimSpace(t)) > 0 {
+					return nil, fail(line, "/", "text outside the root element")
+				}
+				continue
+			}
+			if len(bytes.TrimSpace(t)) > 0 {
+				stack[len(stack)-1].hasText = true
+			}
+			texts[len(stack)-1] = append(texts[len(stack)-1], t...)
+		case xml.Directive:
+			return nil, fail(line, curPath(), "DOCTYPE and other declarations are not allowed")
+		}
+	}
+	if len(stack) > 0 {
+		line, _ := dec.InputPos()
+		return nil, fail(line, stack[len(stack)-1].path(), "document ends inside the element")
+	}
+	if root == nil {
+		return nil, fail(0, "/", "no root element")
+	}
+	return root, nil
+}
+
+// decoder collects the first decoding error.
+type decoder struct {
+	err error
+}
+
+func (d *decoder) failf(n *node, format string, args ...any) {
+	if d.err == nil {
+		d.err = &ValidationError{Line: n.line, Path: n.path(), Reason: fmt.Sprintf(format, args...)}
+	}
+}
+
+func (d *decoder) noAttrs(n *node) {
+	if len(n.attrs) > 0 {
+		d.badAttr(n, &n.attrs[0])
+	}
+}
+
+func (d *decoder) badAttr(n *node, a *nodeAttr) {
+	name := a.local
+	if a.prefix != "" {
+		name = a.prefix + ":" + a.local
+	}
+	d.failf(n, "attribute %s is not allowed here", name)
+}
+
+// text returns the value of an element of simple content.
+func (d *decoder) text(n *node) string {
+	if len(n.kids) > 0 {
+		d.failf(n.kids[0], "element not allowed: %s has simple content", n.qname())
+	}
+	return n.text
+}
+
+// mixedText returns the character data of mixed content (whitespace-only
+// text counts as none).
+func (d *decoder) mixedText(n *node) string {
+	if !n.hasText {
+		return ""
+	}
+	return n.text
+}
+
+func (d *decoder) empty(n *node) {
+	switch {
+	case len(n.kids) > 0:
+		d.failf(n.kids[0], "element not allowed: %s has empty content", n.qname())
+	case n.hasText:
+		d.failf(n, "text not allowed: the content is empty")
+	}
+}
+
+func (d *decoder) cursor(n *node) *cursor {
+	if n.hasText {
+		d.failf(n, "text not allowed in element-only content")
+	}
+	return &cursor{n: n}
+}
+
+func (d *decoder) mixedCursor(n *node) *cursor { return &cursor{n: n} }
+
+// done reports the first child the type had no place for.
+func (d *decoder) done(c *cursor) {
+	if c.i < len(c.n.kids) {
+		k := c.n.kids[c.i]
+		d.failf(k, "unexpected element %s (out of order, repeated too often, or not part of %s)", k.qname(), c.n.qname())
+	}
+}
+
+// any converts an element matched by a wildcard.
+func (d *decoder) any(n *node) AnyElement {
+	var a AnyElement
+	a.decodeXML(d, n)
+	return a
+}
+
+func (a *AnyElement) decodeXML(d *decoder, n *node) {
+	a.Space, a.Local = n.ns, n.local
+	for _, at := range n.attrs {
+		a.Attrs = append(a.Attrs, AnyAttr{Space: at.ns, Local: at.local, Value: at.value})
+	}
+	if len(n.kids) == 0 || n.hasText {
+		a.Text = n.text
+	}
+	for _, k := range n.kids {
+		a.Children = append(a.Children, d.any(k))
+	}
+}
+
+func ptr(s string) *string { return &s }
+
+type qname struct{ ns, local string }
+
+// first is the set of element names that can start a group.
+type first struct {
+	names []qname
+	wilds []*xsd.WildTable
+	sub   []*first
+}
+
+func (f *first) has(ns, local string) bool {
+	for _, q := range f.names {
+		if q.local == local && q.ns == ns {
+			return true
+		}
+	}
+	for _, w := range f.wilds {
+		if w.Allows(ns) {
+			return true
+		}
+	}
+	for _, s := range f.sub {
+		if s.has(ns, local) {
+			return true
+		}
+	}
+	return false
+}
+
+// cursor walks the child elements of a node.
+type cursor struct {
+	n *node
+	i int
+}
+
+func (c *cursor) at(ns, local string) bool {
+	return c.i < len(c.n.kids) && c.n.kids[c.i].is(ns, local)
+}
+
+func (c *cursor) in(f *first) bool {
+	return c.i < len(c.n.kids) && f.has(c.n.kids[c.i].ns, c.n.kids[c.i].local)
+}
+
+func (c *cursor) wild(w *xsd.WildTable) bool {
+	return c.i < len(c.n.kids) && w.Allows(c.n.kids[c.i].ns)
+}
+
+func (c *cursor) next() *node {
+	n := c.n.kids[c.i]
+	c.i++
+	return n
+}
+
+// Declaration written by Encode, as DCC Boxed writes it.
+const xmlDecl = `<?xml version="1.0" encoding="UTF-8" standalone="no"?>`
+
+// Encode writes m as compact XML: the declaration
+// <?xml version="1.0" encoding="UTF-8" standalone="no"?>, then the
+// document element with no whitespace between elements. Prefixes are sr,
+// ra and ds. Namespace declarations follow DCC Boxed: a Request declares
+// xmlns:sr, xmlns:ds and xmlns:xsi on the root (as the RTDS templates and
+// the signing tool's output do); a Response, SMETS1SignedResponse or
+// S1SPAlert declares xmlns:sr, xmlns:ns3 (xmldsig, unused) and xmlns:ra, and
+// its ds:Signature declares xmlns:ds itself. A namespace not declared on
+// the root is declared on the first element that uses it. Empty elements
+// are written as <x/>. The output is byte-stable:
+// Encode(Decode(Encode(m))) == Encode(m).
+//
+// Encode does not validate; Validate the result when m may be invalid.
+func Encode(m *Message) ([]byte, error) {
+	if m == nil || rootCount(m) != 1 {
+		return nil, errors.New("duis: Encode needs a Message with exactly one document element")
+	}
+	e := &encoder{}
+	e.b = append(e.b, xmlDecl...)
+	if m.Request != nil {
+		e.rootDecls = []nsDecl{{"sr", NamespaceSR}, {"ds", NamespaceDS}, {"xsi", NamespaceXSI}}
+	} else {
+		e.rootDecls = []nsDecl{{"sr", NamespaceSR}, {"ns3", NamespaceDS}, {"ra", NamespaceRA}}
+	}
+	encodeRoot(e, m)
+	if e.err != nil {
+		return nil, e.err
+	}
+	return e.b, nil
+}
+
+type nsDecl struct{ prefix, uri string }
+
+type scopeEntry struct {
+	prefix, uri string
+	depth       int
+}
+
+// encoder writes compact XML.
+type encoder struct {
+	b         []byte
+	pending   bool // a start tag is open (">" not yet written)
+	depth     int
+	scope     []scopeEntry
+	rootDecls []nsDecl
+	defaultNS []string // default namespace per depth, for AnyElement
+	err       error
+}
+
+var prefixOf = map[string]string{NamespaceSR: "sr", NamespaceRA: "ra", NamespaceDS: "ds", NamespaceXSI: "xsi"}
+
+func (e *encoder) inScope(prefix, uri string) bool {
+	for i := len(e.scope) - 1; i >= 0; i-- {
+		if e.scope[i].prefix == prefix {
+			return e.scope[i].uri == uri
+		}
+	}
+	return false
+}
+
+func (e *encoder) flush() {
+	if e.pending {
+		e.b = append(e.b, '>')
+		e.pending = false
+	}
+}
+
+// open writes a start tag (left open for attributes).
+func (e *encoder) open(ns, local string) {
+	e.flush()
+	prefix, known := prefixOf[ns]
+	e.b = append(e.b, '<')
+	if known {
+		e.b = append(e.b, prefix...)
+		e.b = append(e.b, ':')
+	}
+	e.b = append(e.b, local...)
+	if e.depth == 0 {
+		for _, d := range e.rootDecls {
+			e.b = append(e.b, " xmlns:"...)
+			e.b = append(e.b, d.prefix...)
+			e.b = append(e.b, `="`...)
+			e.b = appendEscaped(e.b, d.uri, true)
+			e.b = append(e.b, '"')
+			e.scope = append(e.scope, scopeEntry{d.prefix, d.uri, 0})
+		}
+	}
+	if known {
+		if !e.inScope(prefix, ns) {
+			e.b = append(e.b, " xmlns:"...)
+			e.b = append(e.b, prefix...)
+			e.b = append(e.b, `="`...)
+			e.b = appendEscaped(e.b, ns, true)
+			e.b = append(e.b, '"')
+			e.scope = append(e.scope, scopeEntry{prefix, ns, e.depth})
+		}
+	} else if cur := e.curDefault(); cur != ns {
+		// Elements of other namespaces (only under wildcards) use a
+		// default namespace declaration.
+		e.b = append(e.b, ` xmlns="`...)
+		e.b = appendEscaped(e.b, ns, true)
+		e.b = append(e.b, '"')
+		e.setDefault(ns)
+	}
+	e.pending = true
+	e.depth++
+}
+
+func (e *encoder) curDefault() string {
+	for i := len(e.defaultNS) - 1; i >= 0; i-- {
+		if i < e.depth && e.defaultNS[i] != "\x00" {
+			return e.defaultNS[i]
+		}
+	}
+	return ""
+}
+
+func (e *encoder) setDefault(ns string) {
+	for len(e.defaultNS) <= e.depth {
+		e.defaultNS = append(e.defaultNS, "\x00")
+	}
+	e.defaultNS[e.depth] = ns
+}
+
+// attr writes an attribute of the open start tag.
+func (e *encoder) attr(ns, local, value string) {
+	if !e.pending {
+		e.fail(fmt.Errorf("duis: attribute %s written outside a start tag", local))
+		return
+	}
+	e.b = append(e.b, ' ')
+	if ns != "" {
+		prefix, ok := prefixOf[ns]
+		if !ok {
+			e.fail(fmt.Errorf("duis: attribute %s in namespace %s has no prefix", local, ns))
+			return
+		}
+		if !e.inScope(prefix, ns) {
+			e.b = append(e.b, "xmlns:"...)
+			e.b = append(e.b, prefix...)
+			e.b = append(e.b, `="`...)
+			e.b = appendEscaped(e.b, ns, true)
+			e.b = append(e.b, `" `...)
+			e.scope = append(e.scope, scopeEntry{prefix, ns, e.depth - 1})
+		}
+		e.b = append(e.b, prefix...)
+		e.b = append(e.b, ':')
+	}
+	e.b = append(e.b, local...)
+	e.b = append(e.b, `="`...)
+	e.checkChars(value)
+	e.b = appendEscaped(e.b, value, true)
+	e.b = append(e.b, '"')
+}
+
+// text writes character data (nothing for "").
+func (e *encoder) text(s string) {
+	if s == "" {
+		return
+	}
+	e.flush()
+	e.checkChars(s)
+	e.b = appendEscaped(e.b, s, false)
+}
+
+// close ends the element opened last.
+func (e *encoder) close(ns, local string) {
+	e.depth--
+	for len(e.scope) > 0 && e.scope[len(e.scope)-1].depth >= e.depth && e.depth > 0 {
+		e.scope = e.scope[:len(e.scope)-1]
+	}
+	if len(e.defaultNS) > e.depth {
+		e.defaultNS = e.defaultNS[:e.depth]
+	}
+	if e.pending {
+		e.b = append(e.b, "/>"...)
+		e.pending = false
+		return
+	}
+	e.b = append(e.b, "</"...)
+	if prefix, ok := prefixOf[ns]; ok {
+		e.b = append(e.b, prefix...)
+		e.b = append(e.b, ':')
+	}
+	e.b = append(e.b, local...)
+	e.b = append(e.b, '>')
+}
+
+// leaf writes an element of simple type.
+func (e *encoder) leaf(ns, local, value string) {
+	e.open(ns, local)
+	e.text(value)
+	e.close(ns, local)
+}
+
+func (a *AnyElement) encode(e *encoder) { a.encodeXML(e, a.Space, a.Local) }
+
+func (a *AnyElement) encodeXML(e *encoder, ns, local string) {
+	e.open(ns, local)
+	for _, at := range a.Attrs {
+		e.attr(at.Space, at.Local, at.Value)
+	}
+	e.text(a.Text)
+	for i := range a.Children {
+		a.Children[i].encode(e)
+	}
+	e.close(ns, local)
+}
+
+func (e *encoder) fail(err error) {
+	if e.err == nil {
+		e.err = err
+	}
+}
+
+// checkChars refuses text that XML 1.0 cannot carry.
+func (e *encoder) checkChars(s string) {
+	for i, r := range s {
+		if r == utf8.RuneError {
+			if _, n := utf8.DecodeRuneInString(s[i:]); n <= 1 {
+				e.fail(fmt.Errorf("duis: invalid UTF-8 in %q", s))
+				return
+			}
+		}
+		if !(r == 0x9 || r == 0xA || r == 0xD || r >= 0x20 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= 0x10FFFF) {
+			e.fail(fmt.Errorf("duis: character %U cannot be written in XML", r))
+			return
+		}
+	}
+}
+
+// appendEscaped escapes &, <, > and CR (which a parser would otherwise
+// normalise away), plus " and tab/LF in attribute values.
+func appendEscaped(b []byte, s string, attr bool) []byte {
+	last := 0
+	for i := 0; i < len(s); i++ {
+		var esc string
+		switch s[i] {
+		case '&':
+			esc = "&amp;"
+		case '<':
+			esc = "&lt;"
+		case '>':
+			esc = "&gt;"
+		case '\r':
+			esc = "&#13;"
+		case '"':
+			if attr {
+				esc = "&quot;"
+			}
+		case '\t':
+			if attr {
+				esc = "&#9;"
+			}
+		case '\n':
+			if attr {
+				esc = "&#10;"
+			}
+		}
+		if esc != "" {
+			b = append(b, s[last:i]...)
+			b = append(b, esc...)
+			last = i + 1
+		}
+	}
+	return append(b, s[last:]...)
+}
+
+// Compact returns data without comments and without the whitespace-only
+// text the schema makes ignorable (between elements of element-only
+// content, and outside the document element); every other byte is copied
+// unchanged. This is the form DCC Boxed signs and digests (it parses with
+// "ignoring element content whitespace"), so a signer compacts first and
+// signs exactly the result. Compact runs the input gate (xmlsafe.Check)
+// first but does not validate.
+func Compact(data []byte) ([]byte, error) {
+	if err := xmlsafe.Check(data, 0); err != nil {
+		return nil, &ValidationError{Path: "/", Reason: err.Error(), Err: err}
+	}
+	out, err := validator.Compact(data)
+	if err != nil {
+		return nil, &ValidationError{Path: "/", Reason: err.Error()}
+	}
+	return out, nil
+}
