@@ -14,7 +14,7 @@ var nsConst = map[string]string{
 	"http://www.dccinterface.co.uk/ServiceUserGateway": "NamespaceSR",
 	"http://www.dccinterface.co.uk/ResponseAndAlert":   "NamespaceRA",
 	"http://www.w3.org/2000/09/xmldsig#":               "NamespaceDS",
-	xsd.NSXSD: "xsd.NSXSD",
+	xsd.NSXSD:                                          "xsd.NSXSD",
 }
 
 func nsLit(ns string) string {
