@@ -134,6 +134,8 @@ func TestC14NMatchesXMLLint(t *testing.T) {
 		"escapes":    []byte("<r a=\"t&#9;n&#10;r&#13;q&quot;lt&lt;gt>amp&amp;\">text &amp; &lt; &gt; \" ' &#13; end<![CDATA[<cdata&>]]></r>"),
 		"unused-ns":  []byte(`<r xmlns:u="urn:unused" xmlns:p="urn:p"><p:x p:a="1"><y xmlns:q="urn:q" q:b="2"/></p:x></r>`),
 		"xml-attr":   []byte(`<r xml:lang="en" xmlns:xml="http://www.w3.org/XML/1998/namespace"><s xml:space="preserve"> </s></r>`),
+		"normalise":  []byte("<?xml version='1.0' encoding='utf-8' standalone='yes' ?>\r\n<r a=\"x\ty\nz\r\nw\" b='&#9;&#10;&#13;&#x20;'>l1\r\nl2\rl3<![CDATA[c1\r\nc2]]>&#x10FFFF;&#233;\u00e9\u4e2d</r >\r\n"),
+		"names":      []byte("<\u00e9l\u00e9ment xmlns=\"urn:x\" xmlns:\u00e9=\"urn:e\" \u00e9:a-b.c_d=\"1\"><\u00e9:x\u00b7y/></\u00e9l\u00e9ment>"),
 	}
 	for name, doc := range corpus(t) {
 		docs[name] = doc

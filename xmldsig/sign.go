@@ -40,7 +40,7 @@ func Sign(doc []byte, key *ecdsa.PrivateKey, cert *smki.Certificate) ([]byte, er
 	if cert.KeyUsage&smki.KeyUsageDigitalSignature == 0 {
 		return nil, fmt.Errorf("%w: %s has keyUsage %s", ErrKeyUsage, cert, cert.KeyUsage)
 	}
-	d, root, sigs, err := parse(doc, 0)
+	d, root, sigs, err := parseMode(doc, 0, true)
 	if err != nil {
 		return nil, err
 	}

@@ -15,13 +15,18 @@ const xmlNamespace = "http://www.w3.org/XML/1998/namespace"
 // text outside it, no duplicate attributes, every prefix declared. It
 // returns the document, its root and every ds:Signature element found.
 func parse(doc []byte, maxSize int) (*etree.Document, *etree.Element, []*etree.Element, error) {
+	return parseMode(doc, maxSize, false)
+}
+
+// parseMode is parse; compactForm leaves out comments and whitespace
+// between elements where the parser can tell (for Sign).
+func parseMode(doc []byte, maxSize int, compactForm bool) (*etree.Document, *etree.Element, []*etree.Element, error) {
 	if err := xmlsafe.Check(doc, maxSize); err != nil {
 		return nil, nil, nil, fmt.Errorf("%w: %w", ErrInvalidDocument, err)
 	}
 	doc = bytes.TrimPrefix(doc, []byte{0xEF, 0xBB, 0xBF})
-	d := etree.NewDocument()
-	d.ReadSettings.PreserveDuplicateAttrs = true
-	if err := d.ReadFromBytes(doc); err != nil {
+	d, err := parseXML(doc, compactForm)
+	if err != nil {
 		return nil, nil, nil, fmt.Errorf("%w: %v", ErrInvalidDocument, err)
 	}
 	var root *etree.Element
@@ -33,7 +38,7 @@ func parse(doc []byte, maxSize int) (*etree.Document, *etree.Element, []*etree.E
 			}
 			root = t
 		case *etree.CharData:
-			if !t.IsWhitespace() {
+			if !isXMLSpace(t.Data) {
 				return nil, nil, nil, fmt.Errorf("%w: text outside the root element", ErrInvalidDocument)
 			}
 		case *etree.Directive:
@@ -104,6 +109,20 @@ func (w *walker) walk(el *etree.Element) error {
 		if a.Space != "" && a.Space != "xmlns" {
 			if _, ok := w.lookup(a.Space); !ok {
 				return fmt.Errorf("%w: element <%s>: attribute %s: undeclared namespace prefix", ErrInvalidDocument, el.FullTag(), a.FullKey())
+			}
+		}
+	}
+	// Namespaces in XML: no two attributes with the same expanded name.
+	for i, a := range el.Attr {
+		if a.Space == "" || a.Space == "xmlns" {
+			continue
+		}
+		ua, _ := w.lookup(a.Space)
+		for _, b := range el.Attr[:i] {
+			if b.Key == a.Key && b.Space != "" && b.Space != "xmlns" {
+				if ub, _ := w.lookup(b.Space); ub == ua {
+					return fmt.Errorf("%w: element <%s>: attributes %s and %s have the same expanded name", ErrInvalidDocument, el.FullTag(), b.FullKey(), a.FullKey())
+				}
 			}
 		}
 	}
