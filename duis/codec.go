@@ -161,11 +161,11 @@ func parseTree(data []byte) (*node, error) {
 	}
 	for {
 		start := int(dec.InputOffset())
+		line, _ := dec.InputPos()
 		tok, err := dec.RawToken()
 		if err == io.EOF {
 			break
 		}
-		line, _ := dec.InputPos()
 		if err != nil {
 			var se *xml.SyntaxError
 			if errors.As(err, &se) {

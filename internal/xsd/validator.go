@@ -95,11 +95,12 @@ func (v *Validator) Validate(data []byte) error {
 	defer s.Release()
 	d := xml.NewDecoder(bytes.NewReader(data))
 	for {
+		// Errors are reported at the line where the token starts.
+		line, _ := d.InputPos()
 		tok, err := d.RawToken()
 		if err == io.EOF {
 			break
 		}
-		line, _ := d.InputPos()
 		if err != nil {
 			var se *xml.SyntaxError
 			if errors.As(err, &se) {
@@ -976,4 +977,26 @@ func shorten(p string) string {
 		return p[:57] + "..."
 	}
 	return p
+}
+
+// ValueType returns the simple type (an index into Tables.Simple) that
+// governs the character data of the element started last: its simple
+// type, or the value type of its simple content; -1 for other elements.
+// It lets a caller learn the facets of each leaf while validating.
+func (s *Stream) ValueType() int32 {
+	if len(s.stack) == 0 {
+		return -1
+	}
+	f := &s.stack[len(s.stack)-1]
+	if f.skip || f.lax {
+		return -1
+	}
+	if f.ct >= 0 {
+		c := &s.v.t.Complex[f.ct]
+		if c.Content == CSimple {
+			return c.Value
+		}
+		return -1
+	}
+	return f.st
 }
