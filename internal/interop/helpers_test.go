@@ -87,7 +87,7 @@ func parallelCLI[T any](items []string, f func(string) T) map[string]T {
 }
 
 // glob lists files in a reference-data folder, sorted.
-func glob(t *testing.T, dir, pattern string) []string {
+func glob(t testing.TB, dir, pattern string) []string {
 	t.Helper()
 	m, err := filepath.Glob(filepath.Join(refdata.Path(t, dir), pattern))
 	if err != nil {
@@ -97,18 +97,18 @@ func glob(t *testing.T, dir, pattern string) []string {
 	return m
 }
 
-func sample(t *testing.T, name string) string {
+func sample(t testing.TB, name string) string {
 	t.Helper()
 	return refdata.Path(t, "duis", "samples", name)
 }
 
 // refdataDir is a reference-data folder given with slashes ("duis/samples").
-func refdataDir(t *testing.T, dir string) string {
+func refdataDir(t testing.TB, dir string) string {
 	t.Helper()
 	return refdata.Path(t, filepath.FromSlash(dir))
 }
 
-func zaz1(t *testing.T, name string) string {
+func zaz1(t testing.TB, name string) string {
 	t.Helper()
 	return refdata.Path(t, "zaz1", name)
 }

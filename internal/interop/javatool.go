@@ -69,6 +69,10 @@ type JavaTool struct {
 	classDir string
 	tmp      string
 
+	// Warmup is how long Bench runs the operation before timing it, so that
+	// the JIT has compiled the hot paths (default 2 s).
+	Warmup time.Duration
+
 	mu     sync.Mutex
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
@@ -89,7 +93,7 @@ func NewJavaTool(tb testing.TB) *JavaTool {
 	if err != nil {
 		tb.Fatalf("interop: compiling Oracle.java: %v", err)
 	}
-	j := &JavaTool{tb: tb, java: java, jar: jar, classDir: classDir, tmp: tb.TempDir()}
+	j := &JavaTool{tb: tb, java: java, jar: jar, classDir: classDir, tmp: tb.TempDir(), Warmup: 2 * time.Second}
 	if err := j.start(); err != nil {
 		tb.Fatalf("interop: starting the Java oracle: %v", err)
 	}
@@ -338,4 +342,79 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.buf.Write(p)
+}
+
+// Bench operations, for comparison with opendcc's Go benchmarks.
+const (
+	// BenchSign and BenchVerify time the tool's CLI entry points in a warm
+	// JVM: Sign --preserveCounter / Validate on a file, including reading,
+	// parsing with DUIS 5.1 XSD validation, key or certificate lookup,
+	// XML-DSig, and (Sign) serialising the result. JVM start is excluded.
+	BenchSign   = "sign"
+	BenchVerify = "verify"
+	// BenchSignCore and BenchVerifyCore time only the XML-DSig step with
+	// the tool's parameters on a document parsed once up front: sign-core
+	// clones the DOM, signs and serialises; verify-core looks up the
+	// certificate by serial, unmarshals and validates the signature.
+	BenchSignCore   = "sign-core"
+	BenchVerifyCore = "verify-core"
+)
+
+// BenchResult is one warm-JVM measurement by BenchDetail.
+type BenchResult struct {
+	NsPerOp    float64       // wall-clock time per operation
+	CPUNsPerOp float64       // CPU time of the benchmark thread per operation (excludes GC and JIT threads)
+	Ops        int64         // operations timed
+	Elapsed    time.Duration // timed wall-clock duration
+	GC         time.Duration // garbage-collection time during the timed part
+}
+
+// Bench measures op (one of the Bench* constants) on doc in a warm JVM and
+// returns the mean wall-clock ns per operation; see BenchDetail.
+func (j *JavaTool) Bench(op string, doc []byte, d time.Duration) (nsPerOp float64, err error) {
+	r, err := j.BenchDetail(op, doc, d)
+	return r.NsPerOp, err
+}
+
+// BenchDetail measures op on doc in a dedicated JVM: it runs op once and
+// fails if the tool's exit code is not 0, then runs it for j.Warmup untimed
+// and for d timed. A separate JVM is used so that the measured code runs
+// without the exit trap (a SecurityManager) and with no other work in the
+// process. For the verify operations doc must already be signed (see Sign).
+func (j *JavaTool) BenchDetail(op string, doc []byte, d time.Duration) (BenchResult, error) {
+	in, ok := j.writeTemp(doc)
+	if !ok {
+		return BenchResult{}, errors.New("interop: cannot write the benchmark document")
+	}
+	defer os.Remove(in)
+	cmd := exec.Command(j.java, "-cp", j.classpath(), "Oracle", "bench", op, in,
+		strconv.FormatInt(j.Warmup.Milliseconds(), 10), strconv.FormatInt(d.Milliseconds(), 10))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return BenchResult{}, fmt.Errorf("interop: Java bench %s: %v\n%s", op, err, stderr.String())
+	}
+	p := strings.Split(strings.TrimSpace(string(out)), "\t")
+	switch {
+	case len(p) == 6 && p[0] == "bench":
+		var r BenchResult
+		var elapsed, gc int64
+		var errs [5]error
+		r.NsPerOp, errs[0] = strconv.ParseFloat(p[1], 64)
+		r.Ops, errs[1] = strconv.ParseInt(p[2], 10, 64)
+		elapsed, errs[2] = strconv.ParseInt(p[3], 10, 64)
+		r.CPUNsPerOp, errs[3] = strconv.ParseFloat(p[4], 64)
+		gc, errs[4] = strconv.ParseInt(p[5], 10, 64)
+		if err := errors.Join(errs[:]...); err != nil {
+			return BenchResult{}, fmt.Errorf("interop: Java bench %s: bad output %q: %v", op, out, err)
+		}
+		r.Elapsed, r.GC = time.Duration(elapsed), time.Duration(gc)*time.Millisecond
+		return r, nil
+	case len(p) == 3 && p[0] == "fail":
+		msg, _ := base64.StdEncoding.DecodeString(p[2])
+		return BenchResult{}, fmt.Errorf("interop: Java bench %s: tool rc=%s: %s", op, p[1], strings.TrimSpace(string(msg)))
+	default:
+		return BenchResult{}, fmt.Errorf("interop: Java bench %s: unexpected output %q\n%s", op, out, stderr.String())
+	}
 }

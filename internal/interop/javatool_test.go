@@ -3,9 +3,11 @@ package interop
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -275,8 +277,8 @@ func TestJavaToolAllTemplates(t *testing.T) {
 	start = time.Now()
 	vres := j.ValidateFiles(signed)
 	t.Logf("signed %d templates in %v, validated %d in %v", len(templates), signTime, len(signed), time.Since(start))
-	for rc, names := range count {
-		t.Logf("sign rc=%d: %d templates %s", rc, len(names), abbreviate(names, 6))
+	for _, rc := range slices.Sorted(maps.Keys(count)) {
+		t.Logf("sign rc=%d: %d templates %s", rc, len(count[rc]), abbreviate(count[rc], 6))
 	}
 	for i, r := range vres {
 		if r.RC != RCOK {
@@ -305,7 +307,7 @@ func abbreviate(names []string, n int) string {
 	return strings.Join(names[:n], ", ") + ", …"
 }
 
-func refdataFile(t *testing.T, dir, name string) string {
+func refdataFile(t testing.TB, dir, name string) string {
 	t.Helper()
 	return filepath.Join(refdataDir(t, dir), name)
 }

@@ -30,7 +30,11 @@
 // Bench mode: Oracle bench <sign|verify|sign-core|verify-core> <in>
 // <warmup-ms> <measure-ms> prints
 //
-//   bench <TAB> <ns/op> <TAB> <ops> <TAB> <elapsed-ns>
+//   bench <TAB> <wall ns/op> <TAB> <ops> <TAB> <elapsed-ns> <TAB> <cpu ns/op> <TAB> <gc-ms>
+//
+// where cpu ns/op is the CPU time of the benchmark thread (less sensitive to
+// other load on the machine than wall time, but it excludes GC and JIT
+// threads) and gc-ms the collectors' accumulated time during the timed part.
 //
 // "sign" and "verify" time the tool's entry points (file read, parse with XSD
 // validation, certificate lookup, XML-DSig, serialisation); "sign-core" and
@@ -298,7 +302,10 @@ public final class Oracle {
         while (System.nanoTime() - t0 < warmNs) {
             acc += o.run();
         }
+        java.lang.management.ThreadMXBean tmx = java.lang.management.ManagementFactory.getThreadMXBean();
+        long gc0 = gcMillis();
         long ops = 0;
+        long cpu0 = tmx.getCurrentThreadCpuTime();
         t0 = System.nanoTime();
         long t;
         do {
@@ -306,13 +313,23 @@ public final class Oracle {
             ops++;
             t = System.nanoTime() - t0;
         } while (t < measureNs);
+        long cpu = tmx.getCurrentThreadCpuTime() - cpu0;
+        long gc = gcMillis() - gc0;
         System.setErr(savedErr);
         System.setOut(report);
         if (acc != 0) {
             report.println("fail\t" + acc + "\t" + Base64.getEncoder().encodeToString("non-zero rc during timing".getBytes(StandardCharsets.UTF_8)));
             return;
         }
-        report.println("bench\t" + ((double) t / ops) + "\t" + ops + "\t" + t);
+        report.println("bench\t" + ((double) t / ops) + "\t" + ops + "\t" + t + "\t" + ((double) cpu / ops) + "\t" + gc);
+    }
+
+    private static long gcMillis() {
+        long ms = 0;
+        for (java.lang.management.GarbageCollectorMXBean gc : java.lang.management.ManagementFactory.getGarbageCollectorMXBeans()) {
+            ms += Math.max(0, gc.getCollectionTime());
+        }
+        return ms;
     }
 
     private static Op makeOp(String op, String in, PrintStream sink) throws Exception {
