@@ -1,0 +1,84 @@
+package duis
+
+import (
+	"os"
+	"testing"
+
+	"github.com/opendcc/opendcc/internal/refdata"
+)
+
+var benchDocs = []struct{ name, file string }{
+	{"8.2", "8.2_READ_INVENTORY_REQUEST_DUIS.XML"},
+	{"1.1.1", "ECS01a_1.1.1_FUTURE_DATED_TOU_BLOCK_SUCCESS_REQUEST_DUIS.XML"}, // the largest ECS01a 1.1.1 template
+}
+
+func benchDoc(b *testing.B, file string) []byte {
+	b.Helper()
+	data, err := os.ReadFile(refdata.Path(b, "duis", "templates", file))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return data
+}
+
+func BenchmarkValidate(b *testing.B) {
+	for _, d := range benchDocs {
+		b.Run(d.name, func(b *testing.B) {
+			data := benchDoc(b, d.file)
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := Validate(data); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkDecode(b *testing.B) {
+	for _, d := range benchDocs {
+		b.Run(d.name, func(b *testing.B) {
+			data := benchDoc(b, d.file)
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Decode(data); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkEncode(b *testing.B) {
+	for _, d := range benchDocs {
+		b.Run(d.name, func(b *testing.B) {
+			m, err := Decode(benchDoc(b, d.file))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Encode(m); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkCompact(b *testing.B) {
+	for _, d := range benchDocs {
+		b.Run(d.name, func(b *testing.B) {
+			data := benchDoc(b, d.file)
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Compact(data); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
