@@ -22,6 +22,8 @@ type Entry struct {
 	Certificate *Certificate
 	Key         *ecdsa.PrivateKey // nil when only the certificate is known
 	Name        string            // file stem or keystore name, for messages
+
+	issuerNorm string // NormalizeName(Certificate.Issuer), "" if unreadable
 }
 
 // Store is an in-memory set of SMKI certificates and private keys: the trust
@@ -78,6 +80,9 @@ func (s *Store) add(cert *Certificate, key *ecdsa.PrivateKey, name string) error
 		name = cert.SerialHex()
 	}
 	e := &Entry{Certificate: cert, Key: key, Name: name}
+	if n, err := NormalizeName(cert.Issuer); err == nil {
+		e.issuerNorm = n
+	}
 	s.entries = append(s.entries, e)
 	s.byRaw[string(cert.Raw)] = e
 	k := string(cert.SerialNumber.Bytes())
@@ -156,11 +161,8 @@ func (s *Store) ByIssuerSerial(issuer string, serial *big.Int) (*Certificate, bo
 		if e.Certificate.SerialNumber.Cmp(serial) != 0 {
 			continue
 		}
-		if issuer != "" {
-			have, err := NormalizeName(e.Certificate.Issuer)
-			if err != nil || have != want {
-				continue
-			}
+		if issuer != "" && (e.issuerNorm == "" || e.issuerNorm != want) {
+			continue
 		}
 		return e.Certificate, true
 	}
