@@ -1,11 +1,8 @@
 package duis
 
 import (
-	"bytes"
-	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -124,7 +121,7 @@ func (n *node) path() string {
 // parseTree reads a well-formed document into nodes, resolving namespace
 // prefixes. Namespace declarations and xsi:* attributes are not kept.
 func parseTree(data []byte) (*node, error) {
-	dec := xml.NewDecoder(bytes.NewReader(data))
+	sc := validator.NewScanner(data)
 	type binding struct{ prefix, uri string }
 	var (
 		ns    []binding
@@ -160,35 +157,37 @@ func parseTree(data []byte) (*node, error) {
 		return stack[len(stack)-1].path()
 	}
 	for {
-		start := int(dec.InputOffset())
-		line, _ := dec.InputPos()
-		tok, err := dec.RawToken()
-		if err == io.EOF {
+		k, err := sc.Next()
+		line := sc.Line()
+		if err != nil {
+			var se *xsd.ScanError
+			if errors.As(err, &se) {
+				line, err = se.Line, errors.New(se.Msg)
+			}
+			return nil, fail(line, curPath(), "not well-formed XML: "+err.Error())
+		}
+		if k == xsd.TokEOF {
 			break
 		}
-		if err != nil {
-			var se *xml.SyntaxError
-			if errors.As(err, &se) {
-				line = se.Line
-			}
-			return nil, fail(line, curPath(), "not well-formed XML: "+strings.TrimPrefix(err.Error(), "XML syntax error on "))
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
+		start, end := sc.Raw()
+		switch k {
+		case xsd.TokStart:
+			prefix, local := sc.Name()
 			marks = append(marks, len(ns))
-			for _, a := range t.Attr {
+			attrs := sc.Attrs()
+			for _, a := range attrs {
 				if a.Name.Space == "xmlns" {
 					ns = append(ns, binding{a.Name.Local, a.Value})
 				} else if a.Name.Space == "" && a.Name.Local == "xmlns" {
 					ns = append(ns, binding{"", a.Value})
 				}
 			}
-			n := &node{local: t.Name.Local, prefix: t.Name.Space, line: line, start: start}
+			n := &node{local: local, prefix: prefix, line: line, start: start}
 			var ok bool
-			if n.ns, ok = lookup(t.Name.Space); !ok {
-				return nil, fail(line, curPath()+"/"+n.qname(), "undeclared namespace prefix "+strconv.Quote(t.Name.Space))
+			if n.ns, ok = lookup(prefix); !ok {
+				return nil, fail(line, curPath()+"/"+n.qname(), "undeclared namespace prefix "+strconv.Quote(prefix))
 			}
-			for _, a := range t.Attr {
+			for _, a := range attrs {
 				if a.Name.Space == "xmlns" || (a.Name.Space == "" && a.Name.Local == "xmlns") {
 					continue
 				}
@@ -198,13 +197,13 @@ func parseTree(data []byte) (*node, error) {
 						return nil, fail(line, curPath()+"/"+n.qname(), "undeclared namespace prefix "+strconv.Quote(a.Name.Space))
 					}
 				}
-				if an.ns == NamespaceXSI {
-					continue
-				}
 				for _, b := range n.attrs {
 					if b.ns == an.ns && b.local == an.local {
 						return nil, fail(line, curPath()+"/"+n.qname(), "duplicate attribute "+a.Name.Local)
 					}
+				}
+				if an.ns == NamespaceXSI {
+					continue
 				}
 				n.attrs = append(n.attrs, an)
 			}
@@ -223,44 +222,52 @@ func parseTree(data []byte) (*node, error) {
 				texts = append(texts, nil)
 			}
 			texts[len(stack)-1] = texts[len(stack)-1][:0]
-		case xml.EndElement:
+		case xsd.TokEnd:
+			prefix, local := sc.Name()
 			if len(stack) == 0 {
 				return nil, fail(line, "/", "unexpected end tag")
 			}
 			n := stack[len(stack)-1]
-			if n.prefix != t.Name.Space || n.local != t.Name.Local {
-				return nil, fail(line, n.path(), "end tag "+t.Name.Local+" does not match")
+			if n.prefix != prefix || n.local != local {
+				return nil, fail(line, n.path(), "end tag "+local+" does not match")
 			}
-			n.end = int(dec.InputOffset())
+			n.end = end
 			if t := texts[len(stack)-1]; len(t) > 0 && (len(n.kids) == 0 || n.hasText) {
 				n.text = string(t)
 			}
 			ns = ns[:marks[len(marks)-1]]
 			marks = marks[:len(marks)-1]
 			stack = stack[:len(stack)-1]
-		case xml.CharData:
+		case xsd.TokText:
+			t := sc.Text()
 			if len(stack) == 0 {
-				if len(bytes.TrimSpace(t)) > 0 {
+				if sc.CDATA() || !isSpace(data[start:end]) {
 					return nil, fail(line, "/", "text outside the root element")
 				}
 				continue
 			}
-			if len(bytes.TrimSpace(t)) > 0 {
+			if !isSpace(t) {
 				stack[len(stack)-1].hasText = true
 			}
 			texts[len(stack)-1] = append(texts[len(stack)-1], t...)
-		case xml.Directive:
-			return nil, fail(line, curPath(), "DOCTYPE and other declarations are not allowed")
 		}
 	}
 	if len(stack) > 0 {
-		line, _ := dec.InputPos()
-		return nil, fail(line, stack[len(stack)-1].path(), "document ends inside the element")
+		return nil, fail(sc.Line(), stack[len(stack)-1].path(), "document ends inside the element")
 	}
 	if root == nil {
 		return nil, fail(0, "/", "no root element")
 	}
 	return root, nil
+}
+
+func isSpace(b []byte) bool {
+	for _, c := range b {
+		if c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+			return false
+		}
+	}
+	return true
 }
 
 // decoder collects the first decoding error.

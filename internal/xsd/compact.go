@@ -1,12 +1,6 @@
 package xsd
 
-import (
-	"bytes"
-	"encoding/xml"
-	"errors"
-	"fmt"
-	"io"
-)
+import "fmt"
 
 // Compact removes comments and ignorable whitespace from a document and
 // copies every other byte unchanged (declaration, tags, attribute quoting,
@@ -27,9 +21,10 @@ func (v *Validator) Compact(data []byte) ([]byte, error) {
 		parent     int // frame index whose children decide, or -1
 	}
 	var (
-		segs  []seg
-		stack []cframe
-		ns    []binding
+		segs    []seg
+		stack   []cframe
+		ns      []binding
+		sawRoot bool
 	)
 	lookup := func(prefix string) (string, bool) {
 		for i := len(ns) - 1; i >= 0; i-- {
@@ -45,27 +40,25 @@ func (v *Validator) Compact(data []byte) ([]byte, error) {
 		}
 		return "", false
 	}
-	d := xml.NewDecoder(bytes.NewReader(data))
+	sc := v.NewScanner(data)
 	for {
-		start := int(d.InputOffset())
-		tok, err := d.RawToken()
-		if err == io.EOF {
+		k, err := sc.Next()
+		if err != nil {
+			return nil, fmt.Errorf("not well-formed XML (%w)", err)
+		}
+		if k == TokEOF {
 			break
 		}
-		if err != nil {
-			var se *xml.SyntaxError
-			if errors.As(err, &se) {
-				return nil, fmt.Errorf("not well-formed XML (line %d): %s", se.Line, se.Msg)
-			}
-			return nil, err
-		}
-		end := int(d.InputOffset())
+		start, end := sc.Raw()
 		s := seg{start: start, end: end, parent: -1}
-		switch t := tok.(type) {
-		case xml.Comment:
+		switch k {
+		case TokComment:
 			s.drop = true
-		case xml.CharData:
-			if !isSpace(data[start:end]) || start == end {
+		case TokText:
+			if sc.CDATA() || start == end || !isSpace(data[start:end]) {
+				if len(stack) == 0 {
+					return nil, fmt.Errorf("line %d: text outside the root element", sc.Line())
+				}
 				break // text, a CDATA section, or references: keep
 			}
 			if len(stack) == 0 {
@@ -81,25 +74,30 @@ func (v *Validator) Compact(data []byte) ([]byte, error) {
 			default:
 				f.pending = append(f.pending, len(segs))
 			}
-		case xml.StartElement:
+		case TokStart:
+			prefix, local := sc.Name()
 			mark := len(ns)
-			for _, a := range t.Attr {
+			for _, a := range sc.Attrs() {
 				if a.Name.Space == "xmlns" {
 					ns = append(ns, binding{a.Name.Local, a.Value})
 				} else if a.Name.Space == "" && a.Name.Local == "xmlns" {
 					ns = append(ns, binding{"", a.Value})
 				}
 			}
-			uri, _ := lookup(t.Name.Space)
+			uri, _ := lookup(prefix)
 			nf := cframe{ct: -1, nsMark: mark}
 			decl := int32(-1)
 			if len(stack) == 0 {
-				decl = v.findGlobal(uri, t.Name.Local)
+				if sawRoot {
+					return nil, fmt.Errorf("line %d: more than one root element", sc.Line())
+				}
+				sawRoot = true
+				decl = v.findGlobal(uri, local)
 			} else {
 				p := &stack[len(stack)-1]
 				p.hasChild = true
 				if p.known && p.ct >= 0 && (p.content == CElement || p.content == CMixed) {
-					decl = v.lenientStep(p, uri, t.Name.Local)
+					decl = v.lenientStep(p, uri, local)
 				}
 			}
 			if decl >= 0 {
@@ -112,7 +110,7 @@ func (v *Validator) Compact(data []byte) ([]byte, error) {
 					nf.content = CSimple
 				}
 				// xsi:type may change the content type.
-				for _, a := range t.Attr {
+				for _, a := range sc.Attrs() {
 					if a.Name.Local == "type" && a.Name.Space != "" {
 						if u, _ := lookup(a.Name.Space); u == NSXSI {
 							nf.known = false
@@ -120,12 +118,17 @@ func (v *Validator) Compact(data []byte) ([]byte, error) {
 					}
 				}
 			}
+			nf.prefix, nf.local = prefix, local
 			stack = append(stack, nf)
-		case xml.EndElement:
+		case TokEnd:
+			prefix, local := sc.Name()
 			if len(stack) == 0 {
-				return nil, fmt.Errorf("unexpected end tag </%s>", t.Name.Local)
+				return nil, fmt.Errorf("line %d: unexpected end tag", sc.Line())
 			}
 			f := &stack[len(stack)-1]
+			if f.prefix != prefix || f.local != local {
+				return nil, fmt.Errorf("line %d: end tag %s does not match %s", sc.Line(), qual(prefix, local), qual(f.prefix, f.local))
+			}
 			if f.hasChild {
 				for _, i := range f.pending {
 					segs[i].drop = true
@@ -139,6 +142,9 @@ func (v *Validator) Compact(data []byte) ([]byte, error) {
 	if len(stack) > 0 {
 		return nil, fmt.Errorf("document ends inside an element")
 	}
+	if !sawRoot {
+		return nil, fmt.Errorf("no root element")
+	}
 	out := make([]byte, 0, len(data))
 	for _, s := range segs {
 		if !s.drop {
@@ -149,6 +155,7 @@ func (v *Validator) Compact(data []byte) ([]byte, error) {
 }
 
 type cframe struct {
+	prefix, local    string
 	ct, state, count int32 // ct -1: unknown
 	content          uint8
 	known            bool

@@ -5,7 +5,6 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
 	"regexp"
 	"sort"
 	"strconv"
@@ -43,6 +42,7 @@ type Validator struct {
 	re      []*regexp.Regexp
 	enumSet []map[string]struct{} // per simple type, for large enumerations
 	prefix  map[string]string
+	intern  map[string]string // names and namespace URIs of the schema
 	pool    sync.Pool
 }
 
@@ -70,6 +70,23 @@ func NewValidator(t *Tables) (*Validator, error) {
 	for _, p := range t.Prefixes {
 		v.prefix[p.NS] = p.Prefix
 	}
+	v.intern = map[string]string{}
+	add := func(s string) { v.intern[s] = s }
+	for _, s := range []string{"xmlns", "xml", "xsi", NSXSI, NSXML, "ns3"} {
+		add(s)
+	}
+	for _, p := range t.Prefixes {
+		add(p.NS)
+		add(p.Prefix)
+	}
+	for i := range t.Elems {
+		add(t.Elems[i].Local)
+	}
+	for i := range t.Complex {
+		for _, a := range t.Complex[i].Attrs {
+			add(a.Local)
+		}
+	}
 	v.pool.New = func() any { return &Stream{v: v} }
 	return v, nil
 }
@@ -88,51 +105,55 @@ func MustNewValidator(t *Tables) *Validator {
 func (v *Validator) Tables() *Tables { return v.t }
 
 // Validate parses data and validates it. It does not run any input gate
-// (size, DTD refusal): callers handling untrusted input run one first.
-// A DOCTYPE is refused here too.
+// (size limit, encoding): callers handling untrusted input run one first.
+// A DOCTYPE is refused, and no entity other than the predefined ones is
+// accepted, whatever the gate.
 func (v *Validator) Validate(data []byte) error {
 	s := v.NewStream()
 	defer s.Release()
-	d := xml.NewDecoder(bytes.NewReader(data))
+	sc := &s.sc
+	sc.Reset(data, v.intern)
 	for {
-		// Errors are reported at the line where the token starts.
-		line, _ := d.InputPos()
-		tok, err := d.RawToken()
-		if err == io.EOF {
-			break
-		}
+		k, err := sc.Next()
 		if err != nil {
-			var se *xml.SyntaxError
+			line := sc.Line()
+			var se *ScanError
 			if errors.As(err, &se) {
 				line = se.Line
+				err = errors.New(se.Msg)
 			}
-			return s.fail(line, "", "not well-formed XML: "+trimXMLErr(err))
+			return s.fail(line, "", "not well-formed XML: "+err.Error())
 		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			if err := s.Start(t.Name.Space, t.Name.Local, t.Attr, line); err != nil {
+		switch k {
+		case TokEOF:
+			return s.Finish(sc.Line())
+		case TokStart:
+			prefix, local := sc.Name()
+			if err := s.Start(prefix, local, sc.Attrs(), sc.Line()); err != nil {
 				return err
 			}
-		case xml.EndElement:
-			if err := s.End(t.Name.Space, t.Name.Local, line); err != nil {
+		case TokEnd:
+			prefix, local := sc.Name()
+			if err := s.End(prefix, local, sc.Line()); err != nil {
 				return err
 			}
-		case xml.CharData:
-			if err := s.Text(t, line); err != nil {
+		case TokText:
+			if len(s.stack) == 0 {
+				a, b := sc.Raw()
+				if sc.CDATA() || !isSpace(data[a:b]) {
+					return s.fail(sc.Line(), "", "text outside the root element")
+				}
+				continue
+			}
+			if err := s.Text(sc.Text(), sc.Line()); err != nil {
 				return err
 			}
-		case xml.Directive:
-			return s.fail(line, "", "DOCTYPE and other declarations are not allowed")
 		}
 	}
-	line, _ := d.InputPos()
-	return s.Finish(line)
 }
 
-func trimXMLErr(err error) string {
-	msg := err.Error()
-	return strings.TrimPrefix(msg, "XML syntax error on ")
-}
+// NewScanner returns a Scanner over data that interns the schema's names.
+func (v *Validator) NewScanner(data []byte) *Scanner { return NewScanner(data, v.intern) }
 
 type binding struct {
 	prefix, uri string
@@ -160,6 +181,7 @@ type frame struct {
 // then Release.
 type Stream struct {
 	v       *Validator
+	sc      Scanner
 	stack   []frame
 	ns      []binding
 	text    []byte
@@ -345,7 +367,7 @@ func (s *Stream) Start(prefix, local string, attrs []xml.Attr, line int) error {
 		case p.content == CEmpty:
 			return s.fail(line, qual(prefix, local), "element not allowed: the parent's content type is empty")
 		default:
-			to, err := s.step(p, ns, local, line, qual(prefix, local))
+			to, err := s.step(p, ns, local, line, prefix)
 			if err != nil {
 				return err
 			}
@@ -393,7 +415,7 @@ func (s *Stream) Start(prefix, local string, attrs []xml.Attr, line int) error {
 
 // step advances the parent's automaton over a child element and returns
 // the new state.
-func (s *Stream) step(p *frame, ns, local string, line int, child string) (int32, error) {
+func (s *Stream) step(p *frame, ns, local string, line int, prefix string) (int32, error) {
 	v := s.v
 	ct := &v.t.Complex[p.ct]
 	cur := &ct.States[p.state]
@@ -402,7 +424,7 @@ func (s *Stream) step(p *frame, ns, local string, line int, child string) (int32
 		return p.state, nil
 	}
 	if p.state != 0 && p.count < cur.Min {
-		return 0, s.fail(line, child, fmt.Sprintf("unexpected element %s: %s must occur at least %d times here, found %d",
+		return 0, s.fail(line, qual(prefix, local), fmt.Sprintf("unexpected element %s: %s must occur at least %d times here, found %d",
 			v.name(ns, local), s.posName(cur), cur.Min, p.count))
 	}
 	to := findTrans(cur.Trans, ns, local)
@@ -415,7 +437,7 @@ func (s *Stream) step(p *frame, ns, local string, line int, child string) (int32
 		}
 	}
 	if to < 0 {
-		return 0, s.fail(line, child, "unexpected element "+v.name(ns, local)+"; "+s.expected(p.ct, p.state, p.count))
+		return 0, s.fail(line, qual(prefix, local), "unexpected element "+v.name(ns, local)+"; "+s.expected(p.ct, p.state, p.count))
 	}
 	p.state, p.count = to, 1
 	return to, nil
