@@ -175,6 +175,17 @@ var featureCases = []struct {
 	{"text in element content", featureDoc(`x`), false},
 	{"wrong root", `<glob xmlns="urn:t">1</glob>`, true},
 	{"no namespace root", `<root/>`, false},
+	{"undefined entity", featureDoc(`<a>&nbsp;</a>`), false},
+	{"character references", featureDoc(`<a>&#x41;&#66;&lt;&amp;</a><b><![CDATA[<x>]]></b>`), true},
+	{"double hyphen in comment", featureDoc(`<!-- a -- b -->`), false},
+	{"comments and PIs", featureDoc(`<!-- c --><?pi data?>`), true},
+	{"mismatched tag", featureHead + `<tail></tial><tail/><tail/></root>`, false},
+	{"duplicate attribute", strings.Replace(featureDoc(""), `req="1"`, `req="1" req="2"`, 1), false},
+	{"attribute without quotes", strings.Replace(featureDoc(""), `req="1"`, `req=1`, 1), false},
+	{"control character", featureDoc("<a></a>"), false},
+	{"declaration not first", " " + `<?xml version="1.0"?>` + featureDoc(""), false},
+	{"two roots", featureDoc("") + `<root/>`, false},
+	{"trailing text", featureDoc("") + `x`, false},
 }
 
 // libxml2Deviations are the cases where libxml2 2.9 is known to disagree
