@@ -61,6 +61,7 @@ const featureSchema = `<?xml version="1.0"?>
             <xs:element name="ul" type="xs:unsignedLong" minOccurs="0" maxOccurs="unbounded"/>
             <xs:element name="big" type="xs:integer" minOccurs="0" maxOccurs="unbounded"/>
             <xs:element name="pat" type="t:Pat" minOccurs="0" maxOccurs="unbounded"/>
+            <xs:element name="uri" type="xs:anyURI" minOccurs="0" maxOccurs="unbounded"/>
           </xs:sequence></xs:complexType>
         </xs:element>
         <xs:element name="tail" type="xs:string" minOccurs="3" maxOccurs="4"/>
@@ -170,6 +171,13 @@ var featureCases = []struct {
 	{"pattern alternatives", featureDoc(`<times><pat>12-bcd</pat><pat>x-y</pat><pat>٣٤-zz</pat></times>`), true},
 	{"pattern subtraction", featureDoc(`<times><pat>12-bad</pat></times>`), false},
 	{"pattern dot excludes newline", featureDoc("<times><pat>x&#10;y</pat></times>"), false},
+	{"anyURI", featureDoc(`<times><uri>http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256</uri><uri></uri><uri>a b/é\x</uri><uri>urn:x:y</uri><uri>http://[::1]:80/p?q#f</uri><uri>%41</uri><uri>../x?y=1</uri></times>`), true},
+	{"anyURI bad escape", featureDoc(`<times><uri>%zz</uri></times>`), false},
+	{"anyURI two fragments", featureDoc(`<times><uri>a#b#c</uri></times>`), false},
+	{"anyURI empty scheme", featureDoc(`<times><uri>::</uri></times>`), false},
+	{"anyURI bracket", featureDoc(`<times><uri>http://[x</uri></times>`), false},
+	{"anyURI bracket in path", featureDoc(`<times><uri>a[1]</uri></times>`), false},
+	{"anyURI bad scheme", featureDoc(`<times><uri>1a:b</uri></times>`), false},
 	{"unknown attribute", strings.Replace(featureDoc(""), `req="1"`, `req="1" zz="1"`, 1), false},
 	{"xml:lang undeclared", strings.Replace(featureDoc(""), `req="1"`, `req="1" xml:lang="en"`, 1), false},
 	{"text in element content", featureDoc(`x`), false},

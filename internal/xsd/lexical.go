@@ -617,3 +617,63 @@ func Canonical(p Prim, v string) (string, bool) {
 }
 
 func runeLen(s string) int { return utf8.RuneCountInString(s) }
+
+func isAlpha(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+
+// checkAnyURI applies the checks that libxml2 and Xerces make on xs:anyURI
+// after escaping the characters URIs cannot carry (spaces, non-ASCII,
+// backslash...): RFC 3986's structure is kept loose, but a '%' must start
+// a %XX escape, a URI has at most one fragment, a colon in the first
+// segment must end a well-formed scheme, and brackets only enclose an IP
+// literal host.
+func checkAnyURI(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && (i+2 >= len(s) || !hexVal(s[i+1]) || !hexVal(s[i+2])) {
+			return false
+		}
+	}
+	if i := strings.IndexByte(s, '#'); i >= 0 && strings.IndexByte(s[i+1:], '#') >= 0 {
+		return false
+	}
+	rest := s
+	if i := strings.IndexAny(s, ":/?#"); i >= 0 && s[i] == ':' {
+		scheme := s[:i]
+		if scheme == "" || !isAlpha(scheme[0]) {
+			return false
+		}
+		for j := 1; j < len(scheme); j++ {
+			c := scheme[j]
+			if !isAlpha(c) && !(c >= '0' && c <= '9') && c != '+' && c != '-' && c != '.' {
+				return false
+			}
+		}
+		rest = s[i+1:]
+	}
+	if strings.IndexAny(rest, "[]") < 0 {
+		return true
+	}
+	// Brackets: only an IP literal as the host of an authority.
+	if !strings.HasPrefix(rest, "//") {
+		return false
+	}
+	auth := rest[2:]
+	if i := strings.IndexAny(auth, "/?#"); i >= 0 {
+		if strings.IndexAny(auth[i:], "[]") >= 0 {
+			return false
+		}
+		auth = auth[:i]
+	}
+	if i := strings.LastIndexByte(auth, '@'); i >= 0 {
+		auth = auth[i+1:]
+	}
+	end := strings.IndexByte(auth, ']')
+	if !strings.HasPrefix(auth, "[") || end < 2 || strings.IndexAny(auth[1:end], "[]") >= 0 || strings.IndexAny(auth[end+1:], "[]") >= 0 {
+		return false
+	}
+	for _, c := range []byte(auth[1:end]) {
+		if !hexVal(c) && c != ':' && c != '.' && c != 'v' && c != 'V' {
+			return false
+		}
+	}
+	return end+1 == len(auth) || auth[end+1] == ':'
+}

@@ -821,6 +821,9 @@ func (s *Stream) checkValue(st int32, raw string) string {
 	var dec decimal
 	switch t.Prim {
 	case PrimString, PrimAnySimple, PrimAnyURI:
+		if t.Prim == PrimAnyURI && !checkAnyURI(val) {
+			return bad("not a URI")
+		}
 		if t.Has&(HasLength|HasMinLength|HasMaxLength) != 0 {
 			length = runeLen(val)
 		}
