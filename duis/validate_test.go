@@ -10,6 +10,7 @@ import (
 
 	"github.com/beevik/etree"
 
+	"github.com/opendcc/opendcc/internal/interop"
 	"github.com/opendcc/opendcc/internal/refdata"
 	"github.com/opendcc/opendcc/internal/tools/duisgen/gen"
 	"github.com/opendcc/opendcc/internal/xmlsafe"
@@ -177,6 +178,37 @@ func TestValidateDocumentAgrees(t *testing.T) {
 		}
 		if a != nil && b != nil && a.(*ValidationError).Path != b.(*ValidationError).Path {
 			t.Errorf("%s: paths differ: %v / %v", filepath.Base(f), a, b)
+		}
+	}
+}
+
+// TestWhitespaceAgreesWithJava pins deviation 1 of docs/xsd-validation.md:
+// where libxml2 2.9 refuses whitespace (or '+') around dateTime and
+// unsigned values, the DCC Boxed Java tool (Xerces) accepts them, as XSD
+// 1.0 requires, and so do we. Unsigned responses are schema-checked by
+// the tool without a signature.
+func TestWhitespaceAgreesWithJava(t *testing.T) {
+	j := interop.NewJavaTool(t)
+	base := `<?xml version="1.0" encoding="UTF-8" standalone="no"?><sr:Response xmlns:sr="http://www.dccinterface.co.uk/ServiceUserGateway" schemaVersion="5.1">` +
+		`<sr:Header><sr:ResponseCode>I0</sr:ResponseCode><sr:ResponseDateTime>DT</sr:ResponseDateTime></sr:Header>` +
+		`<sr:Body><sr:DeviceAlertMessage><sr:AlertCode>8F20</sr:AlertCode><sr:ThrottledAlertSequenceId>N</sr:ThrottledAlertSequenceId>` +
+		`<sr:GBCSPayload>AAAA</sr:GBCSPayload></sr:DeviceAlertMessage></sr:Body></sr:Response>`
+	for _, c := range []struct {
+		dt, n string
+		valid bool
+	}{
+		{"2022-06-23T13:42:52.264Z", "5", true},
+		{" 2022-06-23T13:42:52.264Z\n", "5", true},
+		{"2022-06-23T13:42:52.264Z", " 5\n", true},
+		{"2022-06-23T13:42:52.264Z", "+5", true},
+		{"2022-06-23T13:42:52.264Z", "x", false},
+		{"2022-06-23 13:42:52", "5", false},
+	} {
+		doc := []byte(strings.Replace(strings.Replace(base, "DT", c.dt, 1), ">N<", ">"+c.n+"<", 1))
+		r := j.Validate(doc)
+		ours := Validate(doc)
+		if (r.RC == interop.RCOK) != c.valid || (ours == nil) != c.valid {
+			t.Errorf("dateTime %q, unsignedInt %q: want valid=%v; Java rc %d, ours %v", c.dt, c.n, c.valid, r.RC, ours)
 		}
 	}
 }
