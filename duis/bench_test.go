@@ -1,6 +1,7 @@
 package duis
 
 import (
+	"fmt"
 	"os"
 	"testing"
 
@@ -80,5 +81,41 @@ func BenchmarkCompact(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestValidateConcurrent runs Validate from several goroutines (run with
+// -race): the validator and its pooled streams are shared.
+func TestValidateConcurrent(t *testing.T) {
+	files := corpus(t)
+	var docs [][]byte
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs = append(docs, b)
+	}
+	want := make([]bool, len(docs))
+	for i, d := range docs {
+		want[i] = Validate(d) == nil
+	}
+	errs := make(chan error, 8)
+	for g := 0; g < 8; g++ {
+		go func(g int) {
+			for k := 0; k < len(docs); k++ {
+				i := (k + g*31) % len(docs)
+				if (Validate(docs[i]) == nil) != want[i] {
+					errs <- fmt.Errorf("%s: verdict changed under concurrency", files[i])
+					return
+				}
+			}
+			errs <- nil
+		}(g)
+	}
+	for g := 0; g < 8; g++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
 	}
 }

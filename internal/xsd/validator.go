@@ -207,6 +207,7 @@ func (s *Stream) Release() {
 	if cap(s.text) > 1<<16 {
 		s.text = nil
 	}
+	s.sc.Reset(nil, nil) // do not keep the document alive
 	s.v.pool.Put(s)
 }
 
