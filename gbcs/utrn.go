@@ -35,6 +35,16 @@ const (
 	ValuePounds  ValueClass = 1
 )
 
+func (c ValueClass) String() string {
+	switch c {
+	case ValuePennies:
+		return "pennies"
+	case ValuePounds:
+		return "pounds"
+	}
+	return fmt.Sprintf("ValueClass(%d)", uint8(c))
+}
+
 // MaxTopUpValue is the largest value a UTRN carries (13 bits).
 const MaxTopUpValue = 1<<13 - 1
 
