@@ -537,3 +537,21 @@ func readRefFile(tb testing.TB, elem ...string) []byte {
 	}
 	return b
 }
+
+func TestNilKeyStore(t *testing.T) {
+	s := NewSecurity(nil, 0)
+	m := &Message{CRA: CRAAlert, MACHeader: true, MAC: make([]byte, 12), SignatureField: true, Signature: make([]byte, 64)}
+	for name, err := range map[string]error{
+		"VerifyMAC":       s.VerifyMAC(m),
+		"VerifySignature": s.VerifySignature(m),
+		"Sign":            s.Sign(m, nil),
+		"WrapMAC":         s.WrapMAC(m),
+	} {
+		if !errors.Is(err, ErrNoKey) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if _, err := s.UTRNSecret(euiSupplier, euiESME); !errors.Is(err, ErrNoKey) {
+		t.Errorf("UTRNSecret: %v", err)
+	}
+}

@@ -195,6 +195,9 @@ func (s *Security) VerifySignature(m *Message) error {
 	if !m.Signed() {
 		return ErrNotSigned
 	}
+	if s.Keys == nil {
+		return fmt.Errorf("%w: no key store", ErrNoKey)
+	}
 	certs := s.Keys.Certificates(m.Originator, UsageDigitalSignature)
 	if len(certs) == 0 {
 		return fmt.Errorf("%w: no digital-signature certificate of %s", ErrNoKey, m.Originator)
@@ -214,6 +217,9 @@ func (s *Security) VerifySignature(m *Message) error {
 // Sign signs m with the originator's preferred digital-signature key (rand
 // nil: crypto/rand). A MAC, if any, must be recomputed afterwards.
 func (s *Security) Sign(m *Message, rand io.Reader) error {
+	if s.Keys == nil {
+		return fmt.Errorf("%w: no key store", ErrNoKey)
+	}
 	keys := s.Keys.PrivateKeys(m.Originator, UsageDigitalSignature)
 	if len(keys) == 0 {
 		return fmt.Errorf("%w: no digital-signature private key of %s", ErrNoKey, m.Originator)

@@ -280,6 +280,9 @@ func ValidateUTRN(z []byte, supplier, meter eui.EUI64, utrn string, cache *UTRNC
 // meter: the supplier's prepayment KA key and the meter's KA key, from
 // whichever side's private key the key store holds.
 func (s *Security) UTRNSecret(supplier, meter eui.EUI64) ([]byte, error) {
+	if s.Keys == nil {
+		return nil, fmt.Errorf("%w: no key store", ErrNoKey)
+	}
 	if pk := s.Keys.PrivateKeys(supplier, UsagePrepayment); len(pk) > 0 {
 		if certs := s.Keys.Certificates(meter, UsageKeyAgreement); len(certs) > 0 {
 			return s.SharedSecret(pk[0], certs[0].PublicKey)
