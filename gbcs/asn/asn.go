@@ -313,10 +313,12 @@ func addNestedView(r *tree.Reader, n *tree.Node, content []byte) {
 		return
 	}
 	sub := r.Fork(content)
+	depth := r.Depth()
 	var kids []*tree.Node
 	for !sub.Done() {
 		c, err := decodeTLV(sub)
 		if err != nil {
+			r.SetDepth(depth)
 			return
 		}
 		kids = append(kids, c)

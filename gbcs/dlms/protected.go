@@ -16,10 +16,28 @@ const SecurityControlEncrypted = 0x31
 const ProtectedOverhead = 5 + 12
 
 // IsProtected reports whether octets have the GBCS protected-block shape
-// `31 ‖ 00000000 ‖ ciphertext ‖ 12-byte tag`.
+// `31 ‖ invocation counter (4) ‖ ciphertext ‖ 12-byte tag`.
 func IsProtected(b []byte) bool {
-	return len(b) >= ProtectedOverhead && b[0] == SecurityControlEncrypted &&
-		b[1] == 0 && b[2] == 0 && b[3] == 0 && b[4] == 0
+	return len(b) >= ProtectedOverhead && b[0] == SecurityControlEncrypted
+}
+
+// isProtectionParams reports whether n has the shape of IC 30 protection
+// parameters: an array of, or a single, structure{enum, structure(5)}.
+func isProtectionParams(n *tree.Node) bool {
+	elems := []*tree.Node{n}
+	if n.Type == "array" {
+		if len(n.Children) == 0 {
+			return false
+		}
+		elems = n.Children
+	}
+	for _, e := range elems {
+		if e.Type != "structure" || len(e.Children) != 2 || e.Children[0].Type != "enum" ||
+			e.Children[1].Type != "structure" || len(e.Children[1].Children) != 5 {
+			return false
+		}
+	}
+	return true
 }
 
 // ProtectedView builds the view children of a protected block at offset
@@ -44,7 +62,7 @@ func (d *decoder) protected(n *tree.Node) error {
 		}
 		for i := 1; i < len(c.Children); i++ {
 			prev, cur := c.Children[i-1], c.Children[i]
-			if cur.Type != "octet-string" || (prev.Type != "array" && prev.Type != "structure") {
+			if cur.Type != "octet-string" || !isProtectionParams(prev) {
 				continue
 			}
 			if b, err := cur.Octets(); err == nil && IsProtected(b) {

@@ -23,6 +23,7 @@
 package gbz
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -107,21 +108,46 @@ func Decode(b []byte, o Options) (*tree.Node, error) {
 			return r.End(root), nil
 		}
 	}
-	n := int(count.Value.(uint64))
+	mark, kept, depth := r.Pos(), len(root.Children), r.Depth()
+	if err := d.components(r, root, int(count.Value.(uint64))); err != nil {
+		var de *tree.DecodeError
+		if !o.Alert || !errors.As(err, &de) {
+			return nil, err
+		}
+		// An alert payload of a shape the notes do not describe: keep it
+		// raw rather than fail.
+		root.Children = root.Children[:kept]
+		r.SetDepth(depth)
+		if err := r.Seek(mark); err != nil {
+			return nil, err
+		}
+		raw, err := r.Node("alert-payload", "raw", mark)
+		if err != nil {
+			return nil, err
+		}
+		b, _ := r.Bytes(r.Len(), "")
+		raw.Value = tree.Hex(b)
+		raw.Text = "alert payload not decoded: " + de.Error()
+		root.Add(r.End(raw))
+	}
+	return r.End(root), nil
+}
+
+func (d *decoder) components(r *tree.Reader, root *tree.Node, n int) error {
 	if err := r.CheckCount(n, 8, "GBZ components"); err != nil {
-		return nil, err
+		return err
 	}
 	for i := 0; i < n; i++ {
 		c, err := d.component(r)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		root.Add(c)
 	}
 	if !r.Done() {
-		return nil, r.Errorf("%d bytes after the %d GBZ components", r.Len(), n)
+		return r.Errorf("%d bytes after the %d GBZ components", r.Len(), n)
 	}
-	return r.End(root), nil
+	return nil
 }
 
 func fixedBE(r *tree.Reader, name, typ string, width int) (*tree.Node, error) {
@@ -336,19 +362,22 @@ func (d *decoder) zcl(r *tree.Reader, cluster uint16, encrypted bool) (*tree.Nod
 }
 
 // ciphered reads an encrypted ZCL payload: length (2, BE) ‖ protected block.
+// Bytes that do not have that shape are kept raw.
 func (d *decoder) ciphered(r *tree.Reader, cluster uint16, fc, cid byte) (*tree.Node, error) {
 	start := r.Pos()
-	l, err := r.UintBE(2, "ciphered information length")
-	if err != nil {
-		return nil, err
+	rest := r.Rest()
+	if len(rest) < 2 || int(tree.BE(rest[:2])) != len(rest)-2 || !dlms.IsProtected(rest[2:]) {
+		b, _ := r.Bytes(len(rest), "")
+		n, err := r.Node("payload", "raw", start)
+		if err != nil {
+			return nil, err
+		}
+		n.Value = tree.Hex(b)
+		n.Text = "encrypted component without the ciphered-information shape (2-byte length, 31, counter, ciphertext, 12-byte tag)"
+		return r.End(n), nil
 	}
-	b, err := r.Bytes(int(l), "ciphered information")
-	if err != nil {
-		return nil, err
-	}
-	if !dlms.IsProtected(b) {
-		return nil, tree.Errorf(start+2, "ciphered information does not start with 31 00000000 or is shorter than 17 bytes")
-	}
+	r.Bytes(2, "")
+	b, _ := r.Bytes(len(rest)-2, "")
 	n, err := r.Node("ciphered-payload", "ciphered", start)
 	if err != nil {
 		return nil, err
@@ -377,6 +406,7 @@ func (d *decoder) ciphered(r *tree.Reader, cluster uint16, fc, cid byte) (*tree.
 func (d *decoder) payload(r *tree.Reader, cluster uint16, fc, cid byte, b []byte) (*tree.Node, error) {
 	start := r.Pos()
 	sub := r.Fork(b)
+	depth := r.Depth()
 	n, perr := d.structured(sub, cluster, fc, cid)
 	if perr == nil && !sub.Done() {
 		perr = sub.Errorf("%d bytes left after the fields", sub.Len())
@@ -387,8 +417,9 @@ func (d *decoder) payload(r *tree.Reader, cluster uint16, fc, cid byte, b []byte
 		return n, nil
 	}
 	if _, isDec := perr.(*tree.DecodeError); !isDec {
-		return nil, perr // limits etc. are not layout problems
+		return nil, perr
 	}
+	r.SetDepth(depth)
 	raw, err := r.Node("payload", "raw", start)
 	if err != nil {
 		return nil, err

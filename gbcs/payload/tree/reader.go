@@ -62,6 +62,15 @@ func (r *Reader) Fork(buf []byte) *Reader {
 // Pos is the offset of the next byte.
 func (r *Reader) Pos() int { return r.base + r.pos }
 
+// Seek moves back (or forward) to an absolute offset within the buffer.
+func (r *Reader) Seek(offset int) error {
+	if offset < r.base || offset > r.base+len(r.buf) {
+		return Errorf(offset, "seek outside the buffer")
+	}
+	r.pos = offset - r.base
+	return nil
+}
+
 // Len is the number of unread bytes.
 func (r *Reader) Len() int { return len(r.buf) - r.pos }
 
@@ -183,6 +192,14 @@ func (r *Reader) Enter() error {
 
 // Leave undoes Enter.
 func (r *Reader) Leave() { r.b.depth-- }
+
+// Depth returns the current nesting; a decoder that recovers from a failed
+// attempt (keeping bytes raw instead) restores it with SetDepth, since the
+// failed attempt returned without its Leave calls.
+func (r *Reader) Depth() int { return r.b.depth }
+
+// SetDepth restores a nesting level saved with Depth.
+func (r *Reader) SetDepth(d int) { r.b.depth = d }
 
 // Node creates a node starting at offset start and counts it against the
 // node limit. Its Len is set by End.

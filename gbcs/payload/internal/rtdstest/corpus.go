@@ -2,6 +2,7 @@ package rtdstest
 
 import (
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -29,7 +30,31 @@ func (m Message) Alert() bool { return m.Header.CRA == 3 }
 func Load(tb testing.TB) []Message {
 	tb.Helper()
 	dir := refdata.Path(tb, "gbcs", "rtds", "RTDS-4.5.0")
+	msgs, errs := LoadDir(dir)
+	for _, err := range errs {
+		tb.Error(err)
+	}
+	if len(msgs) == 0 {
+		tb.Fatalf("no RTDS messages under %s", dir)
+	}
+	return msgs
+}
+
+// Seeds returns the RTDS messages for fuzz seeding, or nil when the
+// reference data is absent (fuzz targets then run on their own seeds).
+func Seeds() []Message {
+	d, ok := refdata.Find()
+	if !ok {
+		return nil
+	}
+	msgs, _ := LoadDir(filepath.Join(d, "gbcs", "rtds", "RTDS-4.5.0"))
+	return msgs
+}
+
+// LoadDir reads the RTDS messages under dir.
+func LoadDir(dir string) ([]Message, []error) {
 	var out []Message
+	var errs []error
 	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(strings.ToUpper(p), ".HEX") {
 			return err
@@ -40,12 +65,12 @@ func Load(tb testing.TB) []Message {
 		}
 		frame, err := hex.DecodeString(strings.TrimSpace(string(raw)))
 		if err != nil {
-			tb.Errorf("%s: %v", p, err)
+			errs = append(errs, fmt.Errorf("%s: %v", p, err))
 			return nil
 		}
 		h, content, err := Strip(frame)
 		if err != nil {
-			tb.Errorf("%s: strip: %v", p, err)
+			errs = append(errs, fmt.Errorf("%s: strip: %v", p, err))
 			return nil
 		}
 		rel, _ := filepath.Rel(dir, p)
@@ -53,13 +78,10 @@ func Load(tb testing.TB) []Message {
 		return nil
 	})
 	if err != nil {
-		tb.Fatal(err)
+		errs = append(errs, err)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Rel < out[j].Rel })
-	if len(out) == 0 {
-		tb.Fatalf("no RTDS messages under %s", dir)
-	}
-	return out
+	return out, errs
 }
 
 func kind(rel string) string {
