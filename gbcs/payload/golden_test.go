@@ -94,4 +94,3 @@ func firstDiff(a, b string) string {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
-
