@@ -38,7 +38,7 @@ var dccEUI = eui.MustParse("90-B3-D5-1F-30-00-00-02")
 
 func newDUISCmd() *cobra.Command {
 	c := &cobra.Command{Use: "duis", Short: "DUIS 5.4 service requests and responses: validate, sign, verify", Args: noSubcommand, RunE: showHelp}
-	c.AddCommand(newDUISValidateCmd(), newDUISSignCmd(), newDUISVerifyCmd())
+	c.AddCommand(newDUISValidateCmd(), newDUISSignCmd(), newDUISVerifyCmd(), newDUISParseCmd())
 	return c
 }
 
