@@ -141,7 +141,7 @@ func (d *decoder) decodeData(r *tree.Reader, name string) (*tree.Node, error) {
 		if nonMin > 0 {
 			n.SetEnc("len", strconv.Itoa(nonMin))
 		}
-		if err := r.CheckCount(count, 1, dt.name); err != nil {
+		if err := r.CheckCount(count, 1, dt.name, start+1); err != nil {
 			return nil, err
 		}
 		if err := r.Enter(); err != nil {
@@ -338,7 +338,7 @@ func (d *decoder) decodeCompact(r *tree.Reader, n *tree.Node) error {
 		return tree.Errorf(cstart, "compact-array contents of %d bytes are not a multiple of the element size %d", l, width)
 	}
 	if fixed && width > 0 {
-		if err := body.CheckCount(l/width, width, "compact-array"); err != nil {
+		if err := body.CheckCount(l/width, width, "compact-array", cstart); err != nil {
 			return err
 		}
 		contents.Children = make([]*tree.Node, 0, l/width)
@@ -399,6 +399,7 @@ func (d *decoder) decodeTypeDesc(r *tree.Reader) (*tree.Node, error) {
 		}
 		n.Add(cn, el)
 	case kStructure:
+		cs := r.Pos()
 		count, nonMin, err := r.BERLength("structure description count")
 		if err != nil {
 			return nil, err
@@ -406,7 +407,7 @@ func (d *decoder) decodeTypeDesc(r *tree.Reader) (*tree.Node, error) {
 		if nonMin > 0 {
 			n.SetEnc("len", strconv.Itoa(nonMin))
 		}
-		if err := r.CheckCount(count, 1, "structure description"); err != nil {
+		if err := r.CheckCount(count, 1, "structure description", cs); err != nil {
 			return nil, err
 		}
 		for i := 0; i < count; i++ {
@@ -467,7 +468,7 @@ func (d *decoder) decodeUntagged(r *tree.Reader, desc *tree.Node, name string) (
 	switch dt.kind {
 	case kArray:
 		count := int(desc.Children[0].Value.(uint64))
-		if err := r.CheckCount(count, 0, "compact array element"); err != nil {
+		if err := r.CheckCount(count, 0, "compact array element", start); err != nil {
 			return nil, err
 		}
 		if w, ok := descWidth(desc.Children[1]); ok && w > 0 && count > r.Len()/w {

@@ -235,7 +235,7 @@ func (d *decoder) list(r *tree.Reader, name string, minSize int, elem func(*tree
 	if err != nil {
 		return nil, err
 	}
-	if err := r.CheckCount(count, minSize, name); err != nil {
+	if err := r.CheckCount(count, minSize, name, start); err != nil {
 		return nil, err
 	}
 	n, err := r.Node(name, "list", start)

@@ -472,7 +472,7 @@ func decodeEventConfig(d *decoder, r *tree.Reader, name string, prev *tree.Node)
 	}
 	n.Add(count)
 	c := int(count.Value.(uint64))
-	if err := r.CheckCount(c, 2, name); err != nil {
+	if err := r.CheckCount(c, 2, name, count.Offset); err != nil {
 		return nil, err
 	}
 	for i := 0; i < c; i++ {

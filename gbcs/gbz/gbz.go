@@ -134,7 +134,7 @@ func Decode(b []byte, o Options) (*tree.Node, error) {
 }
 
 func (d *decoder) components(r *tree.Reader, root *tree.Node, n int) error {
-	if err := r.CheckCount(n, 8, "GBZ components"); err != nil {
+	if err := r.CheckCount(n, 8, "GBZ components", 2); err != nil {
 		return err
 	}
 	for i := 0; i < n; i++ {

@@ -200,7 +200,7 @@ func decodeZCL(r *tree.Reader, name string, t ZCLType) (*tree.Node, error) {
 		if elem.kind == zNone && count > 0 {
 			return nil, tree.Errorf(start, "ZCL array of %d elements without data", count)
 		}
-		if err := r.CheckCount(int(count), min, name); err != nil {
+		if err := r.CheckCount(int(count), min, name, start); err != nil {
 			return nil, err
 		}
 		if err := r.Enter(); err != nil {
@@ -219,7 +219,7 @@ func decodeZCL(r *tree.Reader, name string, t ZCLType) (*tree.Node, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := r.CheckCount(int(count), 1, name); err != nil {
+		if err := r.CheckCount(int(count), 1, name, start); err != nil {
 			return nil, err
 		}
 		if err := r.Enter(); err != nil {

@@ -218,16 +218,17 @@ func (r *Reader) End(n *Node) *Node {
 }
 
 // CheckCount rejects a declared element count that cannot fit in the bytes
-// left when each element takes at least minSize bytes (an oversize array).
-func (r *Reader) CheckCount(count, minSize int, what string) error {
+// left when each element takes at least minSize bytes (an oversize array);
+// the error names offset at, where the count was read.
+func (r *Reader) CheckCount(count, minSize int, what string, at int) error {
 	if count < 0 {
-		return r.Errorf("%s: negative count", what)
+		return Errorf(at, "%s: negative count", what)
 	}
 	if minSize > 0 && count > r.Len()/minSize {
-		return r.Errorf("%s: %d elements cannot fit in %d bytes", what, count, r.Len())
+		return Errorf(at, "%s: %d elements cannot fit in %d bytes", what, count, r.Len())
 	}
 	if count > r.b.maxNodes {
-		return r.Errorf("%s: %d elements exceed the node limit", what, count)
+		return Errorf(at, "%s: %d elements exceed the node limit", what, count)
 	}
 	return nil
 }
