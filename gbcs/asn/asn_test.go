@@ -76,7 +76,7 @@ func TestPrimitives(t *testing.T) {
 		{"c10100", "[PRIVATE 1] primitive", "00", "", ""},
 		{"9f2001aa", "[32] primitive", "aa", "", ""},
 		{"0c02c328", "UTF8String", "c328", "", "raw:c328"}, // invalid UTF-8
-		{"04810100", "OCTET STRING", "00", "", "len:2"},   // non-minimal length
+		{"04810100", "OCTET STRING", "00", "", "len:2"},    // non-minimal length
 	} {
 		n := roundTrip(t, unhex(t, c.hex))
 		e := n.Children[0]

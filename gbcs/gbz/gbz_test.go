@@ -183,7 +183,9 @@ func TestClusterCommands(t *testing.T) {
 				return len(e.Children) == 3 && e.Children[2].Text == "0x8120"
 			}},
 		{"Publish Prepay Snapshot", 0x0705, "19 00 01 00000000 00000000 01 00 01 02000000 00 feffffff 01000000 02000000 03000000 04000000 05000000",
-			func(p *tree.Node) bool { return p.Child("snapshot-payload").Child("accumulated-debt").Value == int64(-2) }},
+			func(p *tree.Node) bool {
+				return p.Child("snapshot-payload").Child("accumulated-debt").Value == int64(-2)
+			}},
 		{"Get Sampled Data Response", 0x0702, "19 00 07 0100 00000000 00 ffff 0300 010000 020000 030000",
 			func(p *tree.Node) bool { return len(p.Child("samples").Children) == 3 }},
 		{"Consumer Top Up", 0x0705, "01 00 04 00 14 3733393436313434333332303430323137333135",
