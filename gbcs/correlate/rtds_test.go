@@ -1,0 +1,121 @@
+package correlate
+
+import (
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/opendcc/opendcc/duis"
+	"github.com/opendcc/opendcc/internal/refdata"
+)
+
+// rtdsPair is a critical DUIS request template with the RTDS Pre-Command of
+// the same scenario.
+type rtdsPair struct {
+	srv, stem    string
+	request, hex string // file paths
+}
+
+// criticalPairs finds every critical request template and its RTDS
+// Pre-Command (RTDS-4.5.0/<srv>_<usecase>/<stem>_PRECOMMAND_GBCS.HEX); the
+// second result lists the templates without one.
+func criticalPairs(t testing.TB) (pairs []rtdsPair, unmatched []string) {
+	dir := refdata.Dir(t)
+	tmpl, _ := filepath.Glob(filepath.Join(dir, "duis", "templates", "*_REQUEST_DUIS.XML"))
+	for _, f := range tmpl {
+		stem := strings.TrimSuffix(filepath.Base(f), "_REQUEST_DUIS.XML")
+		parts := strings.SplitN(stem, "_", 3)
+		if len(parts) < 2 {
+			continue
+		}
+		srv, ok := duis.LookupSRV(parts[1])
+		if !ok || !srv.Critical {
+			continue
+		}
+		hex, _ := filepath.Glob(filepath.Join(dir, "gbcs", "rtds", "RTDS-4.5.0", srv.Variant+"_*", stem+"_PRECOMMAND_GBCS.HEX"))
+		if len(hex) != 1 {
+			unmatched = append(unmatched, stem)
+			continue
+		}
+		pairs = append(pairs, rtdsPair{srv: srv.Variant, stem: stem, request: f, hex: hex[0]})
+	}
+	return pairs, unmatched
+}
+
+func readPair(t testing.TB, p rtdsPair) ([]byte, []byte) {
+	t.Helper()
+	req, err := os.ReadFile(p.request)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := os.ReadFile(p.hex)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc, err := DecodePreCommand(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req, pc
+}
+
+// TestRTDSPairs: every critical template with an RTDS Pre-Command correlates.
+func TestRTDSPairs(t *testing.T) {
+	pairs, unmatched := criticalPairs(t)
+	count := map[string]int{}
+	for _, p := range pairs {
+		req, pc := readPair(t, p)
+		r, err := Check(req, pc)
+		if err != nil {
+			t.Errorf("%s: %v", p.stem, err)
+			continue
+		}
+		if os.Getenv("CORRELATE_VERBOSE") != "" {
+			t.Logf("%s\n%s", p.stem, r)
+		}
+		if !r.OK() {
+			if known := knownReferenceDifferences(p, r); known != "" {
+				t.Logf("%s: reference data differs as documented (%s)", p.stem, known)
+			} else {
+				t.Errorf("%s: %d differences:\n%s", p.stem, len(r.Differences), r)
+				continue
+			}
+		}
+		count[p.srv]++
+	}
+	var srvs []string
+	for s := range count {
+		srvs = append(srvs, s)
+	}
+	sort.Strings(srvs)
+	var b strings.Builder
+	total := 0
+	for _, s := range srvs {
+		b.WriteString(" " + s + ":" + itoa(count[s]))
+		total += count[s]
+	}
+	t.Logf("pairs correlated: %d of %d;%s", total, len(pairs), b.String())
+	t.Logf("critical templates without an RTDS Pre-Command: %d %v", len(unmatched), unmatched)
+	if len(pairs) == 0 {
+		t.Fatal("no pairs found")
+	}
+}
+
+// knownReferenceDifferences is filled in by the certificate check below.
+var knownReferenceDifferences = func(p rtdsPair, r *Report) string { return "" }
+
+func itoa(i int) string {
+	return strings.TrimSpace(strings.Repeat(" ", 0) + func() string {
+		b := []byte{}
+		if i == 0 {
+			return "0"
+		}
+		for i > 0 {
+			b = append([]byte{byte('0' + i%10)}, b...)
+			i /= 10
+		}
+		return string(b)
+	}())
+}
