@@ -20,8 +20,8 @@ type checker struct {
 	tree *payload.Node
 	uc   string // use case name of the message code
 
-	dl  []*dItem     // DLMS request items (access-request)
-	gz  []*gComp     // GBZ components
+	dl  []*dItem      // DLMS request items (access-request)
+	gz  []*gComp      // GBZ components
 	asn *payload.Node // ASN.1 top element
 
 	exec execTime // the request's execution date-time
