@@ -26,7 +26,7 @@ const maxGBCSInput = 1 << 20
 
 func newGBCSCmd() *cobra.Command {
 	c := &cobra.Command{Use: "gbcs", Short: "GBCS device messages: parse, verify and decrypt; UTRN; correlate", Args: noSubcommand, RunE: showHelp}
-	c.AddCommand(newGBCSParseCmd(), newGBCSUTRNCmd())
+	c.AddCommand(newGBCSParseCmd(), newGBCSUTRNCmd(), newGBCSCorrelateCmd())
 	return c
 }
 
