@@ -216,11 +216,30 @@ type Certificate struct {
 
 	IsCA                    bool // basicConstraints cA
 	BasicConstraintsPresent bool
+	// MaxPathLen is basicConstraints pathLenConstraint when HasMaxPathLen.
+	MaxPathLen    int
+	HasMaxPathLen bool
 
 	Extensions []Extension
 	// UnhandledCriticalExtensions lists critical extensions this parser does
 	// not interpret.
 	UnhandledCriticalExtensions []asn1.ObjectIdentifier
+}
+
+// Extension returns the extension with the given OID, if present.
+func (c *Certificate) Extension(id asn1.ObjectIdentifier) (Extension, bool) {
+	for _, e := range c.Extensions {
+		if e.ID.Equal(id) {
+			return e, true
+		}
+	}
+	return Extension{}, false
+}
+
+// IsSelfIssued reports whether issuer and subject are the same name (a root,
+// or a self-issued CA certificate).
+func (c *Certificate) IsSelfIssued() bool {
+	return string(c.RawIssuer) == string(c.RawSubject)
 }
 
 // ValidAt reports whether t lies in [NotBefore, NotAfter].
@@ -600,6 +619,16 @@ func (c *Certificate) applyExtension(e Extension) (bool, error) {
 		}
 		if seq.PeekASN1Tag(cbasn1.BOOLEAN) && !seq.ReadASN1Boolean(&c.IsCA) {
 			return true, errors.New("basicConstraints: malformed cA")
+		}
+		if seq.PeekASN1Tag(cbasn1.INTEGER) {
+			var n int64
+			if !seq.ReadASN1Integer(&n) || n < 0 || n > 1<<16 {
+				return true, errors.New("basicConstraints: malformed pathLenConstraint")
+			}
+			c.MaxPathLen, c.HasMaxPathLen = int(n), true
+		}
+		if !seq.Empty() {
+			return true, errors.New("basicConstraints: trailing data")
 		}
 		c.BasicConstraintsPresent = true
 	case e.ID.Equal(OIDExtSubjectAltName):

@@ -9,6 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
 // ErrNoCertificate is returned when PEM input holds no CERTIFICATE block.
@@ -145,4 +148,38 @@ func ParsePrivateKey(b []byte) (*ecdsa.PrivateKey, error) {
 		return nil, fmt.Errorf("%w: curve %s, want P-256", ErrBadKey, ec.Curve.Params().Name)
 	}
 	return ec, nil
+}
+
+// ErrBadPublicKey is wrapped by ParsePublicKey errors.
+var ErrBadPublicKey = errors.New("smki: unusable public key")
+
+// ParsePublicKey parses a SubjectPublicKeyInfo given as PEM ("PUBLIC KEY")
+// or DER. Only ECDSA P-256 keys are accepted; RSA and other curves wrap
+// ErrUnsupportedKey as well.
+func ParsePublicKey(b []byte) (*ecdsa.PublicKey, error) {
+	der := b
+	if isPEM(b) {
+		rest := b
+		for {
+			var blk *pem.Block
+			blk, rest = pem.Decode(rest)
+			if blk == nil {
+				return nil, fmt.Errorf("%w: no PUBLIC KEY PEM block", ErrBadPublicKey)
+			}
+			if blk.Type == "PUBLIC KEY" {
+				der = blk.Bytes
+				break
+			}
+		}
+	}
+	in := cryptobyte.String(der)
+	var spki cryptobyte.String
+	if !in.ReadASN1Element(&spki, cbasn1.SEQUENCE) || !in.Empty() {
+		return nil, fmt.Errorf("%w: not a DER SubjectPublicKeyInfo", ErrBadPublicKey)
+	}
+	pub, err := parseSPKI(spki)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadPublicKey, err)
+	}
+	return pub, nil
 }
