@@ -12,6 +12,10 @@ import (
 	"github.com/opendcc/opendcc/smki"
 )
 
+// ErrCertificateRevoked is wrapped when the only certificates that could
+// verify a message, or derive its key, are revoked (Security.Revocation).
+var ErrCertificateRevoked = errors.New("gbcs: certificate revoked")
+
 // DefaultCacheSize is the number of ECDH shared secrets a Security keeps
 // when NewSecurity is given 0.
 const DefaultCacheSize = 4096
@@ -36,11 +40,18 @@ const DefaultCacheSize = 4096
 // ECDH shared secrets are cached per key pair (an LRU), since the point
 // multiplication dominates the cost of every MAC. Security is safe for
 // concurrent use.
+//
+// With Revocation set, certificates it reports revoked are not used: a
+// signature or MAC that only a revoked certificate's key verifies fails
+// with ErrCertificateRevoked, and no key is derived from one.
 type Security struct {
 	Keys KeyStore
 	// ACB is the Access Control Broker whose KA key MACs every command
 	// (the DCC, 90-B3-D5-1F-30-00-00-02, by default).
 	ACB eui.EUI64
+	// Revocation, when set, is asked about every certificate before use
+	// (*smki.CRLSet implements it).
+	Revocation smki.RevocationChecker
 
 	cache *secretCache
 }
@@ -98,14 +109,27 @@ type kdfInput struct {
 	originator, recipient eui.EUI64
 }
 
+// revoked reports whether the Revocation checker refuses c.
+func (s *Security) revoked(c *smki.Certificate) bool {
+	return s.Revocation != nil && s.Revocation.Revoked(c)
+}
+
 // derive returns the keys derivable for the KA pair (a, ua) ↔ (b, ub): one
 // per (private key of one side, certificate of the other) combination held,
-// preferred first. It fails with ErrNoKey when there is none.
+// preferred first, none from a revoked certificate. It fails with ErrNoKey
+// when there is none, and with ErrCertificateRevoked when all candidates
+// are revoked.
 func (s *Security) derive(a eui.EUI64, ua Usage, b eui.EUI64, ub Usage, in kdfInput, extraB []*smki.Certificate) ([][KeySize]byte, error) {
+	good, _, err := s.deriveAll(a, ua, b, ub, in, extraB)
+	return good, err
+}
+
+// deriveAll is derive that also returns the keys from revoked
+// certificates, so that a verifier can tell "revoked" from "invalid".
+func (s *Security) deriveAll(a eui.EUI64, ua Usage, b eui.EUI64, ub Usage, in kdfInput, extraB []*smki.Certificate) (good, revoked [][KeySize]byte, err error) {
 	if s.Keys == nil {
-		return nil, fmt.Errorf("%w: no key store", ErrNoKey)
+		return nil, nil, fmt.Errorf("%w: no key store", ErrNoKey)
 	}
-	var out [][KeySize]byte
 	try := func(priv []PrivateKey, certs []*smki.Certificate) error {
 		for _, p := range priv {
 			for _, c := range certs {
@@ -113,22 +137,30 @@ func (s *Security) derive(a eui.EUI64, ua Usage, b eui.EUI64, ub Usage, in kdfIn
 				if err != nil {
 					return err
 				}
-				out = append(out, DeriveKey(z, in.cra, in.counter, in.originator, in.recipient))
+				k := DeriveKey(z, in.cra, in.counter, in.originator, in.recipient)
+				if s.revoked(c) {
+					revoked = append(revoked, k)
+				} else {
+					good = append(good, k)
+				}
 			}
 		}
 		return nil
 	}
 	certsB := append(s.Keys.Certificates(b, ub), extraB...)
 	if err := try(s.Keys.PrivateKeys(a, ua), certsB); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := try(s.Keys.PrivateKeys(b, ub), s.Keys.Certificates(a, ua)); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("%w: need the %v private key of %s and a certificate of %s (%v), or the reverse", ErrNoKey, ua, a, b, ub)
+	if len(good) == 0 {
+		if len(revoked) > 0 {
+			return nil, revoked, fmt.Errorf("%w: every %v certificate of %s or %s that could be used is revoked", ErrCertificateRevoked, ub, a, b)
+		}
+		return nil, nil, fmt.Errorf("%w: need the %v private key of %s and a certificate of %s (%v), or the reverse", ErrNoKey, ua, a, b, ub)
 	}
-	return out, nil
+	return good, revoked, nil
 }
 
 // MACParties returns the two parties whose KA keys protect m's MAC: the ACB
@@ -145,35 +177,56 @@ func (s *Security) MACParties(m *Message) (a, b eui.EUI64) {
 	return m.Originator, m.Recipient
 }
 
-// MACKeys returns the candidate MAC keys of m (see derive).
+// MACKeys returns the candidate MAC keys of m (see derive), none from a
+// revoked certificate.
 func (s *Security) MACKeys(m *Message) ([][KeySize]byte, error) {
+	good, _, err := s.macKeys(m)
+	return good, err
+}
+
+func (s *Security) macKeys(m *Message) (good, revoked [][KeySize]byte, err error) {
 	a, b := s.MACParties(m)
-	return s.derive(a, UsageKeyAgreement, b, UsageKeyAgreement,
+	return s.deriveAll(a, UsageKeyAgreement, b, UsageKeyAgreement,
 		kdfInput{m.CRA, m.OriginatorCounter, m.Originator, m.Recipient}, nil)
 }
 
-// VerifyMAC checks m's MAC. Errors wrap ErrNotMACed, ErrNoKey or
-// ErrMACInvalid.
+// VerifyMAC checks m's MAC. Errors wrap ErrNotMACed, ErrNoKey,
+// ErrCertificateRevoked or ErrMACInvalid.
 func (s *Security) VerifyMAC(m *Message) error {
 	if !m.MACHeader {
 		return ErrNotMACed
 	}
-	keys, err := s.MACKeys(m)
-	if err != nil {
-		return err
+	keys, revoked, derr := s.macKeys(m)
+	if derr != nil && !errors.Is(derr, ErrCertificateRevoked) {
+		return derr
 	}
 	aad, err := macInput(m)
 	if err != nil {
 		return err
 	}
-	for _, k := range keys {
-		mac, err := GMAC(k[:], m.Originator, aad, MACSize)
-		if err != nil {
-			return err
+	match := func(keys [][KeySize]byte) (bool, error) {
+		for _, k := range keys {
+			mac, err := GMAC(k[:], m.Originator, aad, MACSize)
+			if err != nil {
+				return false, err
+			}
+			if constantEqual(mac, m.MAC) {
+				return true, nil
+			}
 		}
-		if constantEqual(mac, m.MAC) {
-			return nil
-		}
+		return false, nil
+	}
+	if ok, err := match(keys); ok || err != nil {
+		return err
+	}
+	ok, err := match(revoked)
+	switch {
+	case err != nil:
+		return err
+	case ok:
+		return fmt.Errorf("%w: the MAC verifies only with a revoked key-agreement certificate", ErrCertificateRevoked)
+	case derr != nil:
+		return derr // every candidate is revoked, and none verifies either
 	}
 	return ErrMACInvalid
 }
@@ -189,7 +242,8 @@ func (s *Security) WrapMAC(m *Message) error {
 }
 
 // VerifySignature checks m's signature against the originator's
-// digital-signature certificates. Errors wrap ErrNotSigned, ErrNoKey or
+// digital-signature certificates. Errors wrap ErrNotSigned, ErrNoKey,
+// ErrCertificateRevoked (only a revoked certificate verifies it) or
 // ErrSignatureInvalid.
 func (s *Security) VerifySignature(m *Message) error {
 	if !m.Signed() {
@@ -206,10 +260,17 @@ func (s *Security) VerifySignature(m *Message) error {
 	if err != nil {
 		return err
 	}
+	var revoked *smki.Certificate
 	for _, c := range certs {
 		if VerifyData(c.PublicKey, data, m.Signature) {
-			return nil
+			if !s.revoked(c) {
+				return nil
+			}
+			revoked = c
 		}
+	}
+	if revoked != nil {
+		return fmt.Errorf("%w: the signature verifies only with %s", ErrCertificateRevoked, revoked)
 	}
 	return ErrSignatureInvalid
 }
@@ -243,9 +304,10 @@ func PayloadParties(m *Message) (from, to eui.EUI64, counter uint64) {
 	return
 }
 
-// PayloadKeys returns the candidate CRA 04 keys for sensitive data in m.
-// extra adds certificates of the party the data is encrypted for (e.g. the
-// unknown remote party's KA certificate a device received in the command).
+// PayloadKeys returns the candidate CRA 04 keys for sensitive data in m,
+// none from a revoked certificate. extra adds certificates of the party the
+// data is encrypted for (e.g. the unknown remote party's KA certificate a
+// device received in the command).
 func (s *Security) PayloadKeys(m *Message, extra ...*smki.Certificate) ([][KeySize]byte, error) {
 	from, to, counter := PayloadParties(m)
 	return s.derive(from, UsageKeyAgreement, to, UsageKeyAgreement,

@@ -37,7 +37,8 @@ type signature struct {
 //  7. the certificate: an organisation certificate (ErrWrongSigner) with
 //     keyUsage digitalSignature (ErrKeyUsage), of ExpectedSigner
 //     (ErrWrongSigner), valid at Now ± Allowance when Now is set
-//     (ErrCertificateExpired, ErrCertificateNotYetValid).
+//     (ErrCertificateExpired, ErrCertificateNotYetValid), and not revoked
+//     when VerifyOptions.Revocation is set (ErrCertificateRevoked).
 //
 // Cryptographic checks come before the certificate policy checks, so a
 // policy error is only ever reported for an authentic document.
@@ -124,6 +125,9 @@ func Verify(doc []byte, opts VerifyOptions) (*Result, error) {
 		if opts.Now.Add(-opts.Allowance).After(cert.NotAfter) {
 			return nil, fmt.Errorf("%w: %s expired %s", ErrCertificateExpired, cert, cert.NotAfter.Format("2006-01-02T15:04:05Z"))
 		}
+	}
+	if opts.Revocation != nil && opts.Revocation.Revoked(cert) {
+		return nil, fmt.Errorf("%w: %s", ErrCertificateRevoked, cert)
 	}
 	return res, nil
 }

@@ -78,6 +78,9 @@ var (
 	ErrCertificateExpired = errors.New("xmldsig: signing certificate expired")
 	// ErrCertificateNotYetValid: Now is before NotBefore (- Allowance).
 	ErrCertificateNotYetValid = errors.New("xmldsig: signing certificate not yet valid")
+	// ErrCertificateRevoked: VerifyOptions.Revocation says the signing
+	// certificate is revoked.
+	ErrCertificateRevoked = errors.New("xmldsig: signing certificate revoked")
 )
 
 // CertificateSource finds signing certificates; *smki.Store implements it.
@@ -111,6 +114,10 @@ type VerifyOptions struct {
 
 	// MaxSize bounds the document; <= 0 means xmlsafe.DefaultMaxSize.
 	MaxSize int
+
+	// Revocation, when set, is asked whether the signing certificate is
+	// revoked (ErrCertificateRevoked); *smki.CRLSet implements it.
+	Revocation smki.RevocationChecker
 }
 
 // Result describes a verified signature.
