@@ -83,7 +83,7 @@ func (c *checker) indexDLMS() {
 	if specs == nil {
 		return
 	}
-	for i, s := range specs.Children {
+	for i, s := range kids(specs) {
 		k, _ := s.Uint()
 		it := &dItem{kind: k}
 		if n := s.Child("class-id"); n != nil {
@@ -107,7 +107,7 @@ func (c *checker) indexDLMS() {
 }
 
 func (c *checker) indexGBZ() {
-	for _, comp := range c.tree.Children {
+	for _, comp := range kids(c.tree) {
 		if comp.Type != "component" {
 			continue
 		}
@@ -222,7 +222,7 @@ func (c *checker) gnum(name, req string, g *gComp, field string) {
 	if g == nil {
 		return
 	}
-	n := g.payload.Child(field)
+	n := pc(g.payload, field)
 	if n == nil {
 		c.absent(name, req, "ZCL field "+field)
 		return
@@ -235,7 +235,7 @@ func gfield(g *gComp, field string) string {
 	if g == nil || g.payload == nil {
 		return "absent"
 	}
-	n := g.payload.Child(field)
+	n := pc(g.payload, field)
 	if n == nil {
 		return "absent"
 	}
@@ -483,3 +483,19 @@ func kid(n *payload.Node, i int) *payload.Node {
 }
 
 func containsStr(list []string, s string) bool { return slices.Contains(list, s) }
+
+// pc is a nil-safe Child.
+func pc(n *payload.Node, name string) *payload.Node {
+	if n == nil {
+		return nil
+	}
+	return n.Child(name)
+}
+
+// kids is a nil-safe Children.
+func kids(n *payload.Node) []*payload.Node {
+	if n == nil {
+		return nil
+	}
+	return n.Children
+}

@@ -141,7 +141,14 @@ var (
 
 // Check correlates a DUIS service request (XML) with the GBCS Pre-Command
 // the DCC returned for it (raw bytes; see DecodePreCommand for text forms).
-func Check(request []byte, preCommand []byte) (*Report, error) {
+func Check(request []byte, preCommand []byte) (rep *Report, err error) {
+	// Fail closed: a payload whose structure is not the one the use case
+	// defines must never make the check pass or crash the caller.
+	defer func() {
+		if p := recover(); p != nil {
+			rep, err = nil, fmt.Errorf("%w: unexpected payload structure (%v)", ErrPayload, p)
+		}
+	}()
 	req, err := parseRequest(request)
 	if err != nil {
 		return nil, err

@@ -95,7 +95,7 @@ func (c *checker) activationTimes() {
 			continue
 		}
 		for _, f := range []string{"start-time", "implementation-date-time"} {
-			if t := g.payload.Child(f); t != nil && t.Type == "UTC" {
+			if t := pc(g.payload, f); t != nil && t.Type == "UTC" {
 				v, _ := t.Uint()
 				n++
 				c.eq("execution date-time vs "+g.label+" "+f, want, zclUTC(v))
@@ -145,4 +145,15 @@ func (c *checker) wantUseCase(name string, alternatives ...string) bool {
 	}
 	c.add(Field{Name: "use case for the requested content", Request: strings.Join(all, " or "), Command: c.uc, Result: res})
 	return ok
+}
+
+// criticalSRVs lists the catalogue's critical SRVs.
+func criticalSRVs() []string {
+	var out []string
+	for _, s := range duis.SRVs() {
+		if s.Critical {
+			out = append(out, s.Variant)
+		}
+	}
+	return out
 }

@@ -257,7 +257,7 @@ func checkUpdateCredentialsKRP(c *checker, b *xnode) {
 func (c *checker) asnExecutionTime() {
 	got := renderNow
 	if c.asn != nil {
-		for _, k := range c.asn.Children {
+		for _, k := range kids(c.asn) {
 			if k.Type == "GeneralizedTime" {
 				got = asnTime(nodeText(k))
 			}
@@ -378,7 +378,7 @@ func checkActivateFirmware(c *checker, b *xnode) {
 	var hashes []string
 	var ints []*payload.Node
 	if c.asn != nil {
-		for _, k := range c.asn.Children {
+		for _, k := range kids(c.asn) {
 			switch k.Type {
 			case "OCTET STRING":
 				hashes = append(hashes, hex.EncodeToString(octets(k)))

@@ -64,6 +64,7 @@ var weekdays = []string{"Monday", "Tuesday", "Wednesday", "Thursday", "Friday", 
 // {index, enable, script, selector, switch_time, validity_window,
 // exec_weekdays (Monday first), exec_specdays (special day n is bit n, as
 // many bits as special days), begin_date, end_date}, in order. sel returns
+// "" as the action when the caller compares the selector itself; else it returns
 // the requested action (a label) and, when the annex fixes it, the
 // expected selector; otherwise the mapping action → selector must merely be
 // consistent (one selector per action, different actions apart).
@@ -83,9 +84,12 @@ func (c *checker) dlmsSchedule(name string, sched []*xnode, obis string, nSpecia
 		label := fmt.Sprintf("%s entry %d", name, i+1)
 		action, wantSel := sel(s)
 		gotSel := nodeNum(kid(e, 3))
-		if wantSel != "" {
+		switch {
+		case action == "":
+			// the caller compared the selector itself
+		case wantSel != "":
 			c.eq(label+" "+action+" vs script selector", wantSel, gotSel)
-		} else {
+		default:
 			if prev, ok := byAction[action]; ok && prev != gotSel {
 				c.add(Field{Name: label + " " + action + " vs script selector", Request: action + " (selector " + prev + " in an earlier entry)", Command: gotSel, Result: Differ})
 			} else if other, ok := byValue[gotSel]; ok && other != action {
@@ -244,7 +248,7 @@ func (c *checker) specialDaysDated(name string, days []*xnode, obis string) {
 		idx := atoiDef(d.attr("index"), atoiDef(d.attr("identifier"), i+1))
 		want = append(want, fmt.Sprintf("%d %s day %d", idx, dlmsDate(d), idx))
 	}
-	for _, e := range n.Children {
+	for _, e := range kids(n) {
 		got = append(got, fmt.Sprintf("%s %x day %s", nodeNum(kid(e, 0)), octets(kid(e, 1)), nodeNum(kid(e, 2))))
 	}
 	c.eq(name+" vs Special Days Table entries (index date day-id)", strings.Join(want, "; "), strings.Join(got, "; "))
@@ -290,18 +294,6 @@ func checkAuxControllerScheduler(c *checker, b *xnode) {
 			}
 		}
 		c.dlmsSchedule("AuxiliaryControllerSchedule", sched, "0-1:12.0.2.255", len(days),
-			func(s *xnode) (string, string) {
-				_, v := kid(kid(n, indexOf(sched, s)), 3), ""
-				return "action", nodeNum(kid(kid(n, indexOf(sched, s)), 3)) + v
-			}, "AuxiliaryControllerSchedulePeriodAndTime")
+			func(*xnode) (string, string) { return "", "" }, "AuxiliaryControllerSchedulePeriodAndTime")
 	}
-}
-
-func indexOf(list []*xnode, x *xnode) int {
-	for i, e := range list {
-		if e == x {
-			return i
-		}
-	}
-	return -1
 }

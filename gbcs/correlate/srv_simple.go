@@ -330,7 +330,7 @@ func zclSupplyState(s string) string {
 // 0-0:15.0.0.255 a4 execution_time), GCS25/GCS25a (ZSE Publish Billing
 // Period and Publish Block Period).
 func checkBillingCalendar(c *checker, b *xnode) {
-	if e := b.child("ElectricityBillingCalendar"); e != nil {
+	if e := b.child("ElectricityBillingCalendar"); e != nil && len(e.kids) > 0 {
 		kind := e.kids[len(e.kids)-1].name
 		if kind == "Daily" || kind == "Weekly" || kind == "Monthly" {
 			c.wantUseCase("ECS30", "ECS30a")
@@ -361,7 +361,7 @@ func checkBillingCalendar(c *checker, b *xnode) {
 			}
 		}
 		var got []string
-		for _, s := range n.Children {
+		for _, s := range kids(n) {
 			got = append(got, fmt.Sprintf("%x %x", octets(kid(s, 0)), octets(kid(s, 1))))
 		}
 		c.eq("ElectricityBillingCalendar ("+kind+") vs execution_time (time date)", strings.Join(want, ", "), strings.Join(got, ", "))
@@ -386,7 +386,7 @@ func checkBillingCalendar(c *checker, b *xnode) {
 			continue
 		}
 		st := "absent"
-		if n := gc.payload.Child(x.st); n != nil {
+		if n := pc(gc.payload, x.st); n != nil {
 			v, _ := n.Uint()
 			st = zclUTC(v)
 		}
@@ -482,7 +482,7 @@ func checkDailyBlockReset(c *checker, b *xnode) {
 		return
 	}
 	var got []string
-	for _, s := range n.Children {
+	for _, s := range kids(n) {
 		got = append(got, fmt.Sprintf("%x %x", octets(kid(s, 0)), octets(kid(s, 1))))
 	}
 	want := ""

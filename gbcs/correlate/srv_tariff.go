@@ -60,8 +60,8 @@ func checkTariffPrimary(c *checker, b *xnode) {
 	bt := c.comps(clPrice, 0x06)
 	var got []string
 	if len(bt) > 0 {
-		for _, e := range bt[0].payload.Child("block-thresholds").Children {
-			for _, k := range e.Children {
+		for _, e := range kids(pc(bt[0].payload, "block-thresholds")) {
+			for _, k := range kids(e) {
 				if strings.HasPrefix(k.Name, "block-threshold-") {
 					got = append(got, nodeNum(k))
 				}
@@ -122,7 +122,7 @@ func (c *checker) elecCurrency(cur string) {
 func chargeTable(n *payload.Node) (scale string, table map[string]string, order []string) {
 	scale = nodeNum(kid(kid(n, 0), 1))
 	table = map[string]string{}
-	for _, e := range kid(n, 2).Children {
+	for _, e := range kids(kid(n, 2)) {
 		idx := fmt.Sprintf("%x", octets(kid(e, 0)))
 		table[idx] = nodeNum(kid(e, 1))
 		order = append(order, idx)
@@ -305,7 +305,7 @@ func (c *checker) dlmsCalendar(name string, st *xnode, obis string, primary bool
 		for _, s := range st.all("Seasons/Season") {
 			want = append(want, fmt.Sprintf("%q %s week %s", s.trimmed1("SeasonName"), dlmsDate(s.child("SeasonStartDate")), normInt(s.trimmed1("ReferencedWeekName"))))
 		}
-		for _, e := range n.Children {
+		for _, e := range kids(n) {
 			start := octets(kid(e, 1))
 			if len(start) > 5 {
 				start = start[:5]
@@ -323,9 +323,9 @@ func (c *checker) dlmsCalendar(name string, st *xnode, obis string, primary bool
 			}
 			want = append(want, s)
 		}
-		for _, e := range n.Children {
+		for _, e := range kids(n) {
 			s := "week " + octetNum(kid(e, 0)) + ":"
-			for _, d := range e.Children[1:] {
+			for _, d := range kids(e)[min(1, len(kids(e))):] {
 				s += " " + nodeNum(d)
 			}
 			got = append(got, s)
@@ -347,9 +347,9 @@ func (c *checker) dlmsCalendar(name string, st *xnode, obis string, primary bool
 			}
 			want = append(want, s)
 		}
-		for _, e := range n.Children {
+		for _, e := range kids(n) {
 			s := "day " + nodeNum(kid(e, 0)) + ":"
-			for _, a := range kid(e, 1).Children {
+			for _, a := range kids(kid(e, 1)) {
 				s += fmt.Sprintf(" %x→%s", octets(kid(a, 0)), nodeNum(kid(a, 2)))
 				if sc := fmt.Sprintf("%x", octets(kid(a, 1))); sc != "00000a0064ff" {
 					s += "(script " + sc + ")"
@@ -390,7 +390,7 @@ func (c *checker) dlmsSpecialDays(name string, days []*xnode, obis string) {
 		}
 		want = append(want, fmt.Sprintf("%d %s day %s", idx, dlmsDate(d.child("Date")), dayRef(d)))
 	}
-	for _, e := range n.Children {
+	for _, e := range kids(n) {
 		got = append(got, fmt.Sprintf("%s %x day %s", nodeNum(kid(e, 0)), octets(kid(e, 1)), nodeNum(kid(e, 2))))
 	}
 	c.eq(name+" vs Special Days Table entries (index date day-id)", strings.Join(want, "; "), strings.Join(got, "; "))
@@ -462,7 +462,7 @@ func (c *checker) gasCalendar(name string, st *xnode, calType int) {
 			continue
 		}
 		s := "day " + gfield(g, "day-id") + ":"
-		for _, e := range g.payload.Child("day-schedule-entries").Children {
+		for _, e := range kids(pc(g.payload, "day-schedule-entries")) {
 			s += " " + nodeNum(kid(e, 0)) + "→" + nodeNum(kid(e, 1))
 		}
 		got = append(got, s)
@@ -498,7 +498,7 @@ func (c *checker) gasCalendar(name string, st *xnode, calType int) {
 		if cal != nil && gfield(g, "issuer-calendar-id") != calID {
 			continue
 		}
-		for _, e := range g.payload.Child("season-entries").Children {
+		for _, e := range kids(pc(g.payload, "season-entries")) {
 			got = append(got, fmt.Sprintf("%x week %s", octets(kid(e, 0)), nodeNum(kid(e, 1))))
 		}
 	}
@@ -522,7 +522,7 @@ func (c *checker) gasSpecialDays(name string, days []*xnode, calType int) {
 		c.absent(name, strings.Join(want, "; "), "Publish Special Days of calendar type "+ct)
 		return
 	}
-	for _, e := range sd.payload.Child("special-day-entries").Children {
+	for _, e := range kids(pc(sd.payload, "special-day-entries")) {
 		got = append(got, fmt.Sprintf("%x day %s", octets(kid(e, 0)), nodeNum(kid(e, 1))))
 	}
 	c.eq(name+" vs Publish Special Days (date day)", strings.Join(want, "; "), strings.Join(got, "; "))
@@ -560,7 +560,7 @@ func (c *checker) gasPrices(p *xnode, thresholds int) {
 		return
 	}
 	got := map[string]string{}
-	for _, e := range pm.payload.Child("price-matrix").Children {
+	for _, e := range kids(pc(pm.payload, "price-matrix")) {
 		got[nodeNum(kid(e, 0))] = nodeNum(kid(e, 1))
 	}
 	want, label := map[string]string{}, map[string]string{}
