@@ -2,9 +2,9 @@ package gbcs_test
 
 import (
 	"bytes"
-	"errors"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"os"
 	"path/filepath"
 	"sort"
@@ -128,7 +128,7 @@ func TestRebuildCommands(t *testing.T) {
 			HasSupplementaryRemotePartyCounter: cm.HasSupplementaryRemotePartyCounter, SupplementaryRemotePartyCounter: cm.SupplementaryRemotePartyCounter,
 			HasSupplementaryOriginatorCounter: cm.HasSupplementaryOriginatorCounter, SupplementaryOriginatorCounter: cm.SupplementaryOriginatorCounter,
 			SupplementaryRemotePartyCertificate: cm.SupplementaryRemotePartyCertificate,
-			Content: content, SignatureField: true,
+			Content:                             content, SignatureField: true,
 		}
 		if err := sec.WrapMAC(m); err != nil {
 			if errors.Is(err, gbcs.ErrNoKey) {
