@@ -6,6 +6,7 @@ package main
 
 import (
 	"bufio"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -59,7 +60,13 @@ func us(ns float64) string {
 }
 
 func main() {
+	suite := flag.String("suite", "duis", "which tables to print: duis or gbcs")
+	flag.Parse()
 	res, _ := parse(os.Stdin)
+	if *suite == "gbcs" {
+		gbcsTables(res)
+		return
+	}
 	get := func(name, unit string) float64 { return res[name][unit] }
 	docs := []string{"8.2", "1.1.1"}
 
@@ -115,5 +122,37 @@ func main() {
 		if f := get("xmldsig.ECDSAFloor/verify", "ns/op"); f > 0 {
 			fmt.Printf("| verify | %s | %.2f× |\n", d, get("xmldsig.Verify/"+d, "ns/op")/f)
 		}
+	}
+}
+
+// gbcsTables prints the GBCS figures next to the cost of the cryptography
+// each operation must do, measured in the same run.
+func gbcsTables(res map[string]result) {
+	get := func(name, unit string) float64 { return res["gbcs."+name][unit] }
+	verify, sign, ecdh, mac := get("CryptoFloor/ecdsa-verify", "ns/op"), get("CryptoFloor/ecdsa-sign", "ns/op"), get("CryptoFloor/ecdh", "ns/op"), get("CryptoFloor/kdf+gmac", "ns/op")
+	fmt.Println("| operation | ns/op | allocs/op | its cryptography | crypto ns | ratio |")
+	fmt.Println("|---|---:|---:|---|---:|---:|")
+	row := func(label, bench, cryptoLabel string, floor float64) {
+		ns := get(bench, "ns/op")
+		ratio := "—"
+		if floor > 0 && ns > 0 {
+			ratio = fmt.Sprintf("%.2f×", ns/floor)
+		}
+		fmt.Printf("| %s | %.0f | %.0f | %s | %.0f | %s |\n", label, ns, get(bench, "allocs/op"), cryptoLabel, floor, ratio)
+	}
+	row("parse + verify, MAC'd message (ECS17b command; shared secret cached)", "RTDSParseVerifyMAC", "KDF + GMAC", mac)
+	row("parse + verify, signed message (ECS01a command)", "RTDSParseVerifySigned", "ECDSA verify", verify)
+	row("build + MAC + marshal (ECS17b command)", "RTDSBuildMAC", "KDF + GMAC", mac)
+	row("UTRN generation (CS01a; shared secret cached)", "RTDSUTRN", "KDF + GMAC", mac)
+	row("KDF for a message, uncached (ECDH + KDF)", "KDF/no-cache", "ECDH", ecdh)
+	row("ECDSA sign of a grouping header", "SignGroupingHeader", "ECDSA sign", sign)
+	c := res["gbcs.RTDSCorpus"]
+	if c["ns/op"] > 0 {
+		floor := c["sigs/pass"]*verify + c["macs/pass"]*mac
+		fmt.Println()
+		fmt.Println("| whole RTDS corpus per pass | messages | MACs checked | signatures checked | ns per pass | messages/s | crypto floor ns | ratio |")
+		fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|")
+		fmt.Printf("| parse, verify, decode (and decrypt) every message | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.2f× |\n",
+			c["msgs/pass"], c["macs/pass"], c["sigs/pass"], c["ns/op"], c["msgs/s"], floor, c["ns/op"]/floor)
 	}
 }
