@@ -144,7 +144,7 @@ func gbcsTables(res map[string]result) {
 	row("parse + verify, signed message (ECS01a command)", "RTDSParseVerifySigned", "ECDSA verify", verify)
 	row("build + MAC + marshal (ECS17b command)", "RTDSBuildMAC", "KDF + GMAC", mac)
 	row("UTRN generation (CS01a; shared secret cached)", "RTDSUTRN", "KDF + GMAC", mac)
-	row("KDF for a message, uncached (ECDH + KDF)", "KDF/no-cache", "ECDH", ecdh)
+	row("KDF for a message, uncached (ECDH + KDF)", "KDF/nocache", "ECDH", ecdh)
 	row("ECDSA sign of a grouping header", "SignGroupingHeader", "ECDSA sign", sign)
 	c := res["gbcs.RTDSCorpus"]
 	if c["ns/op"] > 0 {
