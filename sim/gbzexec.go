@@ -1,0 +1,301 @@
+package sim
+
+import (
+	"encoding/hex"
+	"fmt"
+
+	"github.com/opendcc/opendcc/gbcs/gbz"
+	"github.com/opendcc/opendcc/gbcs/payload"
+	"github.com/opendcc/opendcc/gbcs/payload/tree"
+)
+
+// ZCL status codes the device answers with.
+const (
+	zclSuccess     = 0x00
+	zclFailure     = 0x01
+	zclUnsupCmd    = 0x81
+	zclUnsupAttr   = 0x86
+	zclNotFound    = 0x8B
+	zclNotAuth     = 0x7E
+	zclInvalidData = 0x87
+)
+
+type zclValue struct {
+	typ string
+	v   any
+}
+
+// zclAttrs: the ZCL attributes that come from the device's behaviour
+// (GBZ message templates of the GBCS annex).
+var zclAttrs = map[uint32]func(x *exec) zclValue{
+	0x07020000: func(x *exec) zclValue { return zclValue{"uint48", x.st.meter.importWh} },
+	0x07020100: func(x *exec) zclValue { return zclValue{"uint48", x.st.meter.tierWh[0]} },
+	0x07020102: func(x *exec) zclValue { return zclValue{"uint48", x.st.meter.tierWh[1]} },
+	0x07020104: func(x *exec) zclValue { return zclValue{"uint48", x.st.meter.tierWh[2]} },
+	0x07020106: func(x *exec) zclValue { return zclValue{"uint48", x.st.meter.tierWh[3]} },
+	0x07020300: func(x *exec) zclValue { return zclValue{"enum8", uint64(1)} },   // m3
+	0x07020301: func(x *exec) zclValue { return zclValue{"uint24", uint64(1)} },  // multiplier
+	0x07020302: func(x *exec) zclValue { return zclValue{"uint24", uint64(1000)} }, // divisor
+	0x07020014: func(x *exec) zclValue { return zclValue{"bitmap8", uint64(x.st.meter.supply)} },
+	0x07020205: func(x *exec) zclValue { return zclValue{"uint16", uint64(3650)} },
+	0x07020206: func(x *exec) zclValue { return zclValue{"octstr", hex.EncodeToString([]byte(x.st.firmware.version))} },
+	0x07020307: func(x *exec) zclValue { return zclValue{"octstr", hex.EncodeToString([]byte(x.st.meter.mpxn))} },
+	0x07020A00: func(x *exec) zclValue { return zclValue{"uint32", uint64(x.st.meter.billToDate / 1000)} },
+	0x07050001: func(x *exec) zclValue { return zclValue{"int32", x.st.meter.balance / 1000} },
+	0x07050002: func(x *exec) zclValue { return zclValue{"uint32", uint64(x.st.meter.emergencyCredit / 1000)} },
+	0x07050005: func(x *exec) zclValue { return zclValue{"int32", x.st.meter.debt / 1000} },
+	0x07000616: func(x *exec) zclValue { return zclValue{"uint16", uint64(826)} },
+	0x07000617: func(x *exec) zclValue { return zclValue{"bitmap8", uint64(0x20)} },
+	0x00000004: func(x *exec) zclValue { return zclValue{"string", "OpenDCC"} },
+	0x00000005: func(x *exec) zclValue { return zclValue{"string", "SIM-" + x.d.Type.String()} },
+	0x00000003: func(x *exec) zclValue { return zclValue{"uint8", uint64(1)} },
+}
+
+// sensitiveClusters: the response components a use case encrypts (GBCS
+// annex "Sensitive"; the project's notes §2.5).
+var sensitiveClusters = map[uint16]uint16{
+	0x0074: gbz.ClusterMetering, 0x00B8: gbz.ClusterMetering, 0x00B6: gbz.ClusterMetering, // GCS13a/b/c
+	0x0075: gbz.ClusterPrepayment,                                                          // GCS14
+	0x00C3: gbz.ClusterPrepayment, 0x0076: gbz.ClusterMetering, 0x00C4: gbz.ClusterPrepayment, // GCS15b/c/d
+	0x0077: gbz.ClusterMetering, 0x0078: gbz.ClusterPrepayment, // GCS16a/b
+	0x0079: gbz.ClusterMetering, 0x007A: gbz.ClusterMetering, 0x00B3: gbz.ClusterMetering, // GCS17/18/61
+}
+
+// execGBZ runs a GBZ command: every component in order; profile-wide Read
+// Attributes and Write Attributes on the attribute model, cluster-specific
+// commands by their behaviour, Default Response for the rest.
+func (x *exec) execGBZ() ([]byte, error) {
+	req, err := payload.Decode(x.m.MessageCode, x.m.Content, payload.Options{})
+	if err != nil || req.Type != "gbz" {
+		return nil, fmt.Errorf("sim: GBZ request: %v", err)
+	}
+	out := &tree.Node{Name: "gbz", Type: "gbz"}
+	out.Add(named("profile-id", "u16", uint64(gbz.ProfileSmartEnergy)))
+	count := named("component-count", "u8", uint64(0))
+	out.Add(count)
+	var comps []*tree.Node
+	fault, faulty := x.st.faults[x.m.MessageCode]
+	for _, c := range req.Children {
+		if c.Type != "component" {
+			continue
+		}
+		cluster := uint16(childUint(c, "cluster-id"))
+		z := c.Child("zcl")
+		if z == nil {
+			continue
+		}
+		fc := byte(childUint(z, "frame-control"))
+		cid := byte(childUint(z, "command-id"))
+		seq := childUint(z, "sequence")
+		pl := z.Child("payload")
+		var rfc, rcid byte
+		var rp *tree.Node
+		if faulty {
+			st := fault
+			if st == resHardwareFault {
+				st = 0xC0 // ZCL HARDWARE_FAILURE
+			}
+			rfc, rcid, rp = defaultResponse(cid, st)
+		} else if fc&0x03 == 0 {
+			rfc, rcid, rp = x.zclGeneral(cluster, cid, pl)
+		} else {
+			rfc, rcid, rp = x.zclCluster(cluster, cid, pl)
+		}
+		comp := named("component", "component", nil)
+		ctl := uint64(0)
+		zn := named("zcl", "zcl", nil, named("frame-control", "u8", uint64(rfc)), named("sequence", "u8", seq), named("command-id", "u8", uint64(rcid)))
+		if sc, ok := sensitiveClusters[x.m.MessageCode]; ok && sc == cluster && !(rfc&0x03 == 0 && rcid == gbz.CmdDefaultResponse) {
+			plain, err := gbz.Encode(&tree.Node{Type: "gbz", Children: []*tree.Node{rp}})
+			if err != nil {
+				return nil, err
+			}
+			prot, err := x.encrypt(plain)
+			if err != nil {
+				return nil, err
+			}
+			ctl |= 0x02
+			zn.Add(named("ciphered-payload", "ciphered", hex.EncodeToString(prot)))
+			comp.Add(named("control", "u8", nil), named("cluster-id", "u16", uint64(cluster)), named("length", "len16", uint64(0)),
+				named("additional-header-control", "u8", uint64(0)), named("frame-counter", "u8", uint64(0)), zn)
+		} else {
+			zn.Add(rp)
+			comp.Add(named("control", "u8", nil), named("cluster-id", "u16", uint64(cluster)), named("length", "len16", uint64(0)), zn)
+		}
+		comp.Children[0].Value = ctl
+		comps = append(comps, comp)
+	}
+	if len(comps) > 0 {
+		last := comps[len(comps)-1].Children[0]
+		last.Value = last.Value.(uint64) | 0x01
+	}
+	count.Value = uint64(len(comps))
+	out.Add(comps...)
+	return gbz.Encode(out)
+}
+
+func defaultResponse(cid, status byte) (byte, byte, *tree.Node) {
+	return 0x18, gbz.CmdDefaultResponse, named("payload", "zcl-payload", nil,
+		named("command-id", "uint8", uint64(cid)), named("status", "enum8", uint64(status)))
+}
+
+func (x *exec) zclGeneral(cluster uint16, cid byte, pl *tree.Node) (byte, byte, *tree.Node) {
+	switch cid {
+	case gbz.CmdReadAttributes:
+		resp := named("payload", "zcl-payload", nil)
+		if pl != nil {
+			for _, a := range pl.Children {
+				id, _ := a.Uint()
+				rec := named("record", "attribute-record", nil, named("attribute", "attribId", id))
+				k := uint32(cluster)<<16 | uint32(id)
+				if f, ok := zclAttrs[k]; ok {
+					v := f(x)
+					rec.Add(named("status", "enum8", uint64(zclSuccess)), named("value", v.typ, v.v))
+				} else if v, ok := x.st.attrs[k]; ok {
+					rec.Add(named("status", "enum8", uint64(zclSuccess)), named("value", v.Type, v.Value))
+				} else {
+					rec.Add(named("status", "enum8", uint64(zclUnsupAttr)))
+				}
+				resp.Add(rec)
+			}
+		}
+		return 0x18, gbz.CmdReadAttributesResponse, resp
+	case gbz.CmdWriteAttributes, gbz.CmdWriteAttributesUndiv:
+		if pl != nil {
+			for _, rec := range pl.Children {
+				if len(rec.Children) != 2 {
+					continue
+				}
+				id, _ := rec.Children[0].Uint()
+				if x.st.attrs == nil {
+					x.st.attrs = map[uint32]*tree.Node{}
+				}
+				x.st.attrs[uint32(cluster)<<16|uint32(id)] = &tree.Node{Type: rec.Children[1].Type, Value: rec.Children[1].Value}
+			}
+		}
+		return 0x18, gbz.CmdWriteAttributesResponse, named("payload", "zcl-payload", nil, named("status", "enum8", uint64(zclSuccess)))
+	}
+	return defaultResponse(cid, 0x82)
+}
+
+// zclCluster runs a cluster-specific command sent to the meter.
+func (x *exec) zclCluster(cluster uint16, cid byte, pl *tree.Node) (byte, byte, *tree.Node) {
+	now := x.d.fleet.clock.Now()
+	m := &x.st.meter
+	switch {
+	case cluster == gbz.ClusterPrepayment && cid == 0x04: // Consumer Top Up
+		code := ""
+		if c := pl.Child("top-up-code"); c != nil {
+			b, _ := c.Octets()
+			code = string(b)
+		}
+		res := x.applyUTRN(code)
+		rt := uint64(0)
+		if res != resSuccess {
+			rt = 1
+		}
+		return 0x19, 0x03, named("payload", "zcl-payload", nil,
+			named("result-type", "enum8", rt), named("top-up-value", "int32", int64(0)),
+			named("source-of-top-up", "enum8", childUint(pl, "originating-device")),
+			named("credit-remaining", "int32", m.balance/1000))
+	case cluster == gbz.ClusterPrepayment && cid == 0x06: // Change Payment Mode
+		cfg := childUint(pl, "proposed-payment-control-configuration")
+		m.prepayment = cfg&0x0002 != 0 || cfg&0x0400 != 0
+		return 0x19, 0x02, named("payload", "zcl-payload", nil,
+			named("friendly-credit", "bitmap8", uint64(0)), named("friendly-credit-calendar-id", "uint32", uint64(0)),
+			named("emergency-credit-limit", "uint32", uint64(m.ecLimit/1000)), named("emergency-credit-threshold", "uint32", uint64(0)))
+	case cluster == gbz.ClusterPrepayment && cid == 0x05: // Credit Adjustment
+		v := childInt(pl, "credit-adjustment-value")
+		x.d.topUp(now, v*1000)
+	case cluster == gbz.ClusterPrepayment && cid == 0x00: // Select Available Emergency Credit
+		m.ecInUse = true
+	case cluster == gbz.ClusterPrepayment && cid == 0x03:
+		m.ecLimit = int64(childUint(pl, "emergency-credit-limit")) * 1000
+		m.emergencyCredit = m.ecLimit
+	case cluster == gbz.ClusterPrepayment && cid == 0x09:
+		m.lowCreditWarning = int64(childUint(pl, "low-credit-warning-level")) * 1000
+	case cluster == gbz.ClusterMetering && cid == 0x07: // Start Sampling
+		x.st.samplingID++
+		return 0x19, 0x0D, named("payload", "zcl-payload", nil, named("sample-id", "uint16", uint64(x.st.samplingID)))
+	case cluster == gbz.ClusterMetering && cid == 0x08: // Get Sampled Data
+		n := int(childUint(pl, "number-of-samples"))
+		prof := x.st.profile
+		if len(prof) < 2 {
+			return defaultResponse(cid, zclNotFound)
+		}
+		if n > len(prof)-1 {
+			n = len(prof) - 1
+		}
+		ents := named("samples", "entries", nil)
+		start := len(prof) - 1 - n
+		for i := start; i < start+n; i++ {
+			ents.Add(nd("entry", nil, named("sample", "uint24", (prof[i+1].value-prof[i].value)&0xFFFFFF)))
+		}
+		return 0x19, 0x07, named("payload", "zcl-payload", nil,
+			named("sample-id", "uint16", childUint(pl, "sample-id")), named("sample-start-time", "UTC", zclUTC(prof[start].t)),
+			named("sample-type", "enum8", uint64(0)), named("sample-request-interval", "uint16", uint64(1800)),
+			named("number-of-samples", "uint16", uint64(n)), ents)
+	case cluster == gbz.ClusterEvents && cid == 0x00: // Get Event Log
+		if len(x.st.eventLog) == 0 && len(x.st.securityLog) == 0 {
+			return defaultResponse(cid, zclNotFound)
+		}
+		ev := named("events", "entries", nil)
+		add := func(log uint64, l []logEntry) {
+			for _, e := range l {
+				ev.Add(nd("entry", nil, named("log-id", "enum8", log), named("event-id", "uint16", uint64(e.code)),
+					named("event-time", "UTC", zclUTC(e.t)), named("event-data", "octstr", hex.EncodeToString(e.data))))
+			}
+		}
+		add(1, x.st.eventLog)
+		add(3, x.st.securityLog)
+		return 0x19, 0x01, named("payload", "zcl-payload", nil,
+			named("total-number-of-events", "uint16", uint64(len(ev.Children))), named("command-index", "uint8", uint64(0)),
+			named("total-commands", "uint8", uint64(1)),
+			named("log-payload", "sub-payload", nil, named("number-of-events-log-payload-control", "bitmap8", uint64(len(ev.Children))<<4), ev))
+	case cluster == gbz.ClusterMetering && cid == 0x0B: // Change Supply
+		p := uint8(childUint(pl, "proposed-supply-status"))
+		if p <= 2 {
+			m.supply = p
+		}
+		return 0x19, 0x0C, named("payload", "zcl-payload", nil,
+			named("provider-id", "uint32", childUint(pl, "provider-id")), named("issuer-event-id", "uint32", childUint(pl, "issuer-event-id")),
+			named("implementation-date-time", "UTC", zclUTC(now)), named("supply-status", "enum8", uint64(m.supply)))
+	case cluster == gbz.ClusterDeviceMgmt && cid == 0x05: // Get Event Configuration
+		return 0x08 | 0x01, 0x04, named("payload", "zcl-payload", nil,
+			named("command-index", "uint8", uint64(0)), named("total-commands", "uint8", uint64(1)),
+			named("event-configuration-payload", "entries", nil, nd("entry", nil,
+				named("event-id", "uint16", childUint(pl, "event-id")), named("event-configuration", "bitmap8", uint64(0x03)))))
+	case cluster == gbz.ClusterDeviceMgmt && cid == 0x03: // Update SiteID
+		if c := pl.Child("site-id"); c != nil {
+			b, _ := c.Octets()
+			m.mpxn = string(b)
+		}
+	case cluster == gbz.ClusterMessaging && cid == 0x00:
+		if c := pl.Child("message"); c != nil {
+			x.st.displayed, _ = c.Str()
+		}
+	case cluster == gbz.ClusterPrice && cid == 0x05: // Publish Price Matrix: tier prices
+		if pm := pl.Child("price-matrix"); pm != nil {
+			for _, e := range pm.Children {
+				id := childUint(e, "tier-block-id")
+				tier := int(id & 0x0F)
+				if tier >= 1 && tier <= maxTiers {
+					m.price[tier-1] = uint32(childUint(e, "price"))
+				}
+			}
+		}
+	case cluster == gbz.ClusterCalendar && cid == 0x01: // Publish Day Profile
+		if ds := pl.Child("day-schedule-entries"); ds != nil {
+			m.touStart, m.touTier = nil, nil
+			for _, e := range ds.Children {
+				m.touStart = append(m.touStart, uint16(childUint(e, "start-time")))
+				m.touTier = append(m.touTier, uint8(childUint(e, "price-tier")))
+			}
+		}
+	case cluster == gbz.ClusterMetering && (cid == 0x06) || cluster == gbz.ClusterPrepayment && (cid == 0x07 || cid == 0x08 || cid == 0x0A) ||
+		cluster == gbz.ClusterPrice && cid == 0x0B || cluster == gbz.ClusterCalendar && cid >= 0x01 && cid <= 0x04 && false:
+		// Snapshots, logs and billing periods not yet laid out by the
+		// simulator: nothing recorded.
+		return defaultResponse(cid, zclNotFound)
+	}
+	return defaultResponse(cid, zclSuccess)
+}

@@ -1,0 +1,213 @@
+package sim
+
+import (
+	"encoding/binary"
+	"time"
+)
+
+// Supply states (DLMS IC70 control_state; ZCL SupplyStatus uses the same
+// numbers: 0 off/disconnected, 1 on/connected, 2 armed/ready).
+const (
+	SupplyDisabled = 0
+	SupplyEnabled  = 1
+	SupplyArmed    = 2
+)
+
+// maxTiers is the number of TOU tiers a register set keeps (SMETS2 ESME:
+// 48 TOU registers; the simulator keeps 8) and maxBlocks the block counters.
+const (
+	maxTiers  = 8
+	maxBlocks = 4
+)
+
+// meter is the metrology and billing state of a meter (ESME or GSME; the
+// GPF mirrors the GSME it serves).
+type meter struct {
+	rateWh      uint32 // average consumption, Wh per hour (gas: dm3 per hour)
+	importWh    uint64 // total active import
+	exportWh    uint64
+	reactiveWh  uint64
+	secondaryWh uint64 // twin element
+	tierWh      [maxTiers]uint64
+	blockWh     [maxBlocks]uint64
+
+	// Tariff: TOU switching times (minutes after midnight → tier, sorted),
+	// prices per tier in 1/1000 pence per kWh, standing charge pence/day,
+	// block thresholds (kWh in the billing period).
+	touStart   []uint16
+	touTier    []uint8
+	price      [maxTiers]uint32
+	blockPrice [maxBlocks]uint32
+	thresholds [maxBlocks - 1]uint32
+	standing   uint32
+	blockMode  bool
+	periodWh   uint64 // consumption in the current billing period (blocks)
+
+	prepayment        bool
+	balance           int64 // pence × 1000 (milli-pence), meter balance
+	debt              int64
+	emergencyCredit   int64 // available emergency credit (milli-pence)
+	ecLimit           int64
+	ecInUse           bool
+	lowCreditWarning  int64
+	lowCreditAlerted  bool
+	supply            uint8
+	loadLimitW        uint32
+	loadLimitCounter  uint32
+	auxLoads          [5]bool
+	billToDate        int64
+	standingAccrued   time.Time
+	mpxn              string
+	lastDaily         time.Time
+	lastProfile       time.Time
+	tamper            bool
+	powerQualityVolts uint16
+}
+
+func (m *meter) init(d *Device, now time.Time) {
+	var b [8]byte
+	copy(b[:], d.EUI[:])
+	h := binary.BigEndian.Uint64(b[:]) ^ d.fleet.seed
+	m.rateWh = 150 + uint32(h%700) // 150..850 W average
+	m.supply = SupplyEnabled
+	m.price[0] = 25000 // 25 p/kWh
+	m.standing = 45
+	m.balance = 10_000_00 * 10 // £100.00 in milli-pence
+	m.ecLimit = 5_00 * 1000    // £5
+	m.emergencyCredit = m.ecLimit
+	m.lowCreditWarning = 2_00 * 1000
+	m.standingAccrued = now
+	m.lastDaily = now.Truncate(24 * time.Hour)
+	m.lastProfile = now.Truncate(30 * time.Minute)
+	m.powerQualityVolts = 2300
+	m.importWh = uint64(h % 10_000_000)
+	m.tierWh[0] = m.importWh
+}
+
+// tierAt returns the TOU tier active at t.
+func (m *meter) tierAt(t time.Time) int {
+	if len(m.touStart) == 0 {
+		return 0
+	}
+	min := uint16(t.Hour()*60 + t.Minute())
+	tier := int(m.touTier[len(m.touTier)-1])
+	for i, s := range m.touStart {
+		if s <= min {
+			tier = int(m.touTier[i])
+		}
+	}
+	if tier >= maxTiers {
+		tier = maxTiers - 1
+	}
+	return tier
+}
+
+func (m *meter) blockIndex() int {
+	if !m.blockMode {
+		return 0
+	}
+	kwh := uint32(m.periodWh / 1000)
+	i := 0
+	for i < len(m.thresholds) && m.thresholds[i] != 0 && kwh >= m.thresholds[i] {
+		i++
+	}
+	return i
+}
+
+// advance runs the meter from st.lastAdvance to now: consumption while
+// supply is on and the power is present, tier and block registers, the
+// balance in prepayment mode, half-hourly profile and daily reads, the
+// low-credit and credit-exhausted behaviour.
+func (d *Device) advance(now time.Time) {
+	st := d.state()
+	if !now.After(st.lastAdvance) {
+		return
+	}
+	d.runPending(now)
+	m := &st.meter
+	metering := d.Type.IsESME() || d.Type == GSME || d.Type == GPF
+	t := st.lastAdvance
+	for t.Before(now) {
+		next := t.Truncate(30 * time.Minute).Add(30 * time.Minute)
+		if next.After(now) {
+			next = now
+		}
+		dt := next.Sub(t)
+		if metering && m.supply == SupplyEnabled && !st.powerLost {
+			wh := uint64(m.rateWh) * uint64(dt) / uint64(time.Hour)
+			tier := m.tierAt(t)
+			blk := m.blockIndex()
+			m.importWh += wh
+			m.tierWh[tier] += wh
+			m.blockWh[blk] += wh
+			m.periodWh += wh
+			m.reactiveWh += wh / 10
+			if d.Type == ESMETwin {
+				m.secondaryWh += wh / 4
+			}
+			price := m.price[tier]
+			if m.blockMode {
+				price = m.blockPrice[blk]
+			}
+			cost := int64(wh) * int64(price) / 1000 // milli-pence
+			m.billToDate += cost
+			if m.prepayment {
+				d.spend(now, cost)
+			}
+		}
+		if next.Equal(next.Truncate(30*time.Minute)) && metering {
+			st.profile = appendProfile(st.profile, profileEntry{next, m.importWh}, 48*13)
+		}
+		if next.Equal(next.Truncate(24*time.Hour)) && metering {
+			st.daily = appendProfile(st.daily, profileEntry{next, m.importWh}, 731)
+			m.billToDate += int64(m.standing) * 1000
+			if m.prepayment {
+				d.spend(now, int64(m.standing)*1000)
+			}
+		}
+		t = next
+	}
+	st.lastAdvance = now
+}
+
+func appendProfile(l []profileEntry, e profileEntry, max int) []profileEntry {
+	if len(l) >= max {
+		copy(l, l[1:])
+		l = l[:len(l)-1]
+	}
+	return append(l, e)
+}
+
+// spend takes cost from the balance; on low credit it raises the low
+// credit alert once, and when credit and emergency credit are exhausted
+// it disables the supply (with the supply-state alert).
+func (d *Device) spend(now time.Time, cost int64) {
+	m := &d.st.meter
+	m.balance -= cost
+	if m.balance < m.lowCreditWarning && !m.lowCreditAlerted {
+		m.lowCreditAlerted = true
+		d.raiseEvent(now, AlertLowCredit, nil)
+	}
+	if m.balance <= 0 && m.ecInUse {
+		m.emergencyCredit += m.balance
+		m.balance = 0
+	}
+	if m.balance <= 0 && (!m.ecInUse || m.emergencyCredit <= 0) && m.supply == SupplyEnabled {
+		m.supply = SupplyDisabled
+		d.raiseEvent(now, AlertSupplyDisabledCredit, nil)
+	}
+}
+
+// topUp adds credit (milli-pence) and re-arms the supply if credit came
+// back (SMETS2: the consumer then enables it).
+func (d *Device) topUp(now time.Time, amount int64) {
+	m := &d.st.meter
+	m.balance += amount
+	if m.balance >= m.lowCreditWarning {
+		m.lowCreditAlerted = false
+	}
+	if m.supply == SupplyDisabled && m.balance > 0 && m.prepayment {
+		m.supply = SupplyArmed
+		d.raiseEvent(now, AlertSupplyArmed, nil)
+	}
+}

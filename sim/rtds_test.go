@@ -1,0 +1,275 @@
+package sim
+
+import (
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opendcc/opendcc/eui"
+	"github.com/opendcc/opendcc/gbcs"
+	"github.com/opendcc/opendcc/gbcs/payload"
+	"github.com/opendcc/opendcc/gbcs/payload/tree"
+	"github.com/opendcc/opendcc/internal/refdata"
+)
+
+// rtdsType maps an RTDS device EUI to the simulated device type.
+func rtdsType(id eui.EUI64, scenario string) (Type, bool) {
+	if id[0] != 0x00 || id[1] != 0xDB {
+		return 0, false
+	}
+	switch id[7] {
+	case 0xA0, 0xA6:
+		if strings.Contains(scenario, "TWIN") {
+			return ESMETwin, true
+		}
+		return ESME, true
+	case 0xA1:
+		return GSME, true
+	case 0xA2:
+		return CHF, true
+	case 0xA3:
+		return GPF, true
+	case 0xA4:
+		return PPMID, true
+	case 0xA5:
+		return HCALCS, true
+	}
+	return ESME, true
+}
+
+type rtdsHarness struct {
+	fleet   *Fleet
+	dcc     *gbcs.Security // DCC side: ZAZ1 keys + the fleet's device certificates
+	rtdsSec *gbcs.Security // the RTDS keys, to decrypt RTDS responses
+}
+
+func newRTDSHarness(t testing.TB) *rtdsHarness {
+	dir := refdata.Path(t, "gbcs", "rtds")
+	clock := NewManualClock(time.Date(2030, 1, 15, 9, 0, 0, 0, time.UTC))
+	f, err := NewFleet(Options{Seed: 1, Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kr := gbcs.NewKeyring()
+	if _, err := kr.LoadRTDSDir(filepath.Join(dir, "keystore")); err != nil {
+		t.Fatal(err)
+	}
+	return &rtdsHarness{fleet: f, dcc: gbcs.NewSecurity(f.KeyStore(), 0), rtdsSec: gbcs.NewSecurity(gbcs.MultiKeyStore{kr, f.dir.Keyring}, 0)}
+}
+
+// rebuild re-frames an RTDS command for the simulated device: signature
+// by the originator's ZAZ1 key (critical), MAC by the ACB with the
+// device's own key-agreement certificate.
+func (h *rtdsHarness) rebuild(m *gbcs.Message) ([]byte, error) {
+	c := *m
+	c.Raw = nil
+	if c.Signed() {
+		if err := h.dcc.Sign(&c, nil); err != nil {
+			return nil, fmt.Errorf("sign: %w", err)
+		}
+	}
+	if c.MACHeader {
+		if err := h.dcc.WrapMAC(&c); err != nil {
+			return nil, fmt.Errorf("MAC: %w", err)
+		}
+	}
+	return c.Marshal()
+}
+
+// decode decodes a response's payload, decrypting with sec.
+func decode(sec *gbcs.Security, m *gbcs.Message, extra bool) (*tree.Node, error) {
+	var certs []*smkiCertT
+	_ = certs
+	return payload.Decode(m.MessageCode, m.Content, payload.Options{
+		Alert: m.CRA == gbcs.CRAAlert,
+		Decrypt: func(p []byte) ([]byte, error) {
+			return sec.DecryptPayload(m, p)
+		},
+	})
+}
+
+// shapeDiff compares the structure of two payload trees: node types and
+// names, result and status codes, encryption; values may differ; arrays
+// and repeated entries compare their first element (either may be empty).
+func shapeDiff(a, b *tree.Node, path string) string {
+	if a.Type != b.Type || a.Name != b.Name {
+		return fmt.Sprintf("%s: %s %q vs %s %q", path, a.Name, a.Type, b.Name, b.Type)
+	}
+	p := path + "/" + a.Type
+	if a.Name == "result" || a.Name == "status" || a.Type == "response-spec" {
+		if fmt.Sprint(a.Value) != fmt.Sprint(b.Value) {
+			return fmt.Sprintf("%s: %s %v vs %v", p, a.Name, a.Value, b.Value)
+		}
+	}
+	if a.Decrypted != b.Decrypted {
+		return p + ": encryption differs"
+	}
+	switch a.Type {
+	case "array", "compact-array", "entries", "SEQUENCE OF":
+		if len(a.Children) == 0 || len(b.Children) == 0 {
+			return ""
+		}
+		return shapeDiff(a.Children[0], b.Children[0], p+"[0]")
+	}
+	ac, bc := a.Children, b.Children
+	// protected blocks: compare the plaintext only
+	if len(ac) != len(bc) {
+		return fmt.Sprintf("%s: %d vs %d children", p, len(ac), len(bc))
+	}
+	for i := range ac {
+		if d := shapeDiff(ac[i], bc[i], fmt.Sprintf("%s.%d", p, i)); d != "" {
+			return d
+		}
+	}
+	return ""
+}
+
+type smkiCertT = struct{}
+
+func TestRTDSPairs(t *testing.T) {
+	h := newRTDSHarness(t)
+	root := refdata.Path(t, "gbcs", "rtds", "RTDS-4.5.0")
+	dirs, _ := os.ReadDir(root)
+	type tally struct{ ok, total int }
+	counts := map[Type]*tally{}
+	var failed []string
+	skipped := 0
+	for _, de := range dirs {
+		files, _ := filepath.Glob(filepath.Join(root, de.Name(), "*_COMMAND_GBCS.HEX"))
+		sort.Strings(files)
+		for _, cf := range files {
+			rf := strings.Replace(cf, "_COMMAND_", "_RESPONSE_", 1)
+			cb, err1 := readHex(cf)
+			rb, err2 := readHex(rf)
+			if err1 != nil || err2 != nil {
+				continue
+			}
+			cmd, err := gbcs.Parse(cb)
+			if err != nil {
+				t.Errorf("%s: %v", cf, err)
+				continue
+			}
+			uc, ok := gbcs.LookupMessageCode(cmd.MessageCode)
+			if !ok || uc.DeviceToDevice {
+				skipped++
+				continue
+			}
+			name := filepath.Base(cf)
+			typ, ok := rtdsType(cmd.Recipient, name)
+			if !ok {
+				skipped++
+				continue
+			}
+			tl := counts[typ]
+			if tl == nil {
+				tl = &tally{}
+				counts[typ] = tl
+			}
+			tl.total++
+			why := h.run(cmd, rb, typ, name)
+			if why == "" {
+				tl.ok++
+			} else {
+				failed = append(failed, fmt.Sprintf("%s/%s [%s]: %s", de.Name(), name, typ, why))
+			}
+		}
+	}
+	var total, ok int
+	for _, typ := range Types() {
+		if c := counts[typ]; c != nil {
+			t.Logf("%-10s %3d / %3d pairs reproduced", typ, c.ok, c.total)
+			total += c.total
+			ok += c.ok
+		}
+	}
+	t.Logf("all        %3d / %3d pairs reproduced (%d HAN-only or non-device pairs skipped)", ok, total, skipped)
+	for _, f := range failed {
+		t.Logf("not reproduced: %s", f)
+	}
+	if ok == 0 {
+		t.Fatal("no RTDS pair reproduced")
+	}
+}
+
+func (h *rtdsHarness) run(cmd *gbcs.Message, rtdsResp []byte, typ Type, name string) string {
+	d, ok := h.fleet.Device(cmd.Recipient)
+	if !ok || d.Type != typ {
+		if ok {
+			d.Type = typ
+		} else {
+			var err error
+			if d, err = h.fleet.AddWithEUI(cmd.Recipient, typ); err != nil {
+				return err.Error()
+			}
+		}
+	}
+	d.Reset()
+	// A device trusts the remote party that sends it commands in its role
+	// (as after its installation for that supplier/network operator).
+	if c := h.fleet.dir.Keyring.Certificates(cmd.Originator, gbcs.UsageDigitalSignature); len(c) > 0 {
+		if r, ok := AnchorRoleOf(c[0].Role); ok {
+			d.SetAnchor(r, h.fleet.dir.AnchorFor(cmd.Originator))
+		}
+	}
+	if strings.Contains(name, "ERROR") {
+		d.InjectFault(cmd.MessageCode, resHardwareFault)
+	}
+	raw, err := h.rebuild(cmd)
+	if err != nil {
+		return "rebuild: " + err.Error()
+	}
+	out, err := d.Handle(raw)
+	if err != nil {
+		return "simulator: " + err.Error()
+	}
+	sm, err := gbcs.Parse(out)
+	if err != nil {
+		return "simulator response does not parse: " + err.Error()
+	}
+	rm, err := gbcs.Parse(rtdsResp)
+	if err != nil {
+		return "RTDS response: " + err.Error()
+	}
+	if sm.MACHeader != rm.MACHeader || sm.Signed() != rm.Signed() {
+		return fmt.Sprintf("framing: MAC %v/%v signed %v/%v", sm.MACHeader, rm.MACHeader, sm.Signed(), rm.Signed())
+	}
+	if sm.HasSupplementaryRemoteParty != rm.HasSupplementaryRemoteParty || sm.HasSupplementaryOriginatorCounter != rm.HasSupplementaryOriginatorCounter ||
+		sm.OriginatorCounter != rm.OriginatorCounter || sm.Originator != cmd.Recipient || sm.Recipient != rm.Recipient || sm.MessageCode != rm.MessageCode {
+		return "grouping header differs"
+	}
+	if sm.MACHeader {
+		if err := h.dcc.VerifyMAC(sm); err != nil {
+			return "simulator MAC: " + err.Error()
+		}
+	}
+	if sm.Signed() {
+		if err := h.dcc.VerifySignature(sm); err != nil {
+			return "simulator signature: " + err.Error()
+		}
+	}
+	st, err := decode(h.dcc, sm, false)
+	if err != nil {
+		return "simulator payload: " + err.Error()
+	}
+	rt, err := decode(h.rtdsSec, rm, false)
+	if err != nil {
+		return "RTDS payload: " + err.Error()
+	}
+	if diff := shapeDiff(st, rt, ""); diff != "" {
+		return "structure: " + diff
+	}
+	return ""
+}
+
+func readHex(p string) ([]byte, error) {
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return nil, err
+	}
+	return hex.DecodeString(strings.TrimSpace(string(b)))
+}
