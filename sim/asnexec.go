@@ -20,9 +20,9 @@ const (
 )
 
 func aseq(c ...*tree.Node) *tree.Node { return &tree.Node{Type: "SEQUENCE", Children: c} }
-func aint(v int64) *tree.Node       { return &tree.Node{Type: "INTEGER", Value: v} }
-func aoct(b []byte) *tree.Node      { return &tree.Node{Type: "OCTET STRING", Value: hex.EncodeToString(b)} }
-func anull() *tree.Node             { return &tree.Node{Type: "NULL"} }
+func aint(v int64) *tree.Node         { return &tree.Node{Type: "INTEGER", Value: v} }
+func aoct(b []byte) *tree.Node        { return &tree.Node{Type: "OCTET STRING", Value: hex.EncodeToString(b)} }
+func anull() *tree.Node               { return &tree.Node{Type: "NULL"} }
 func agt(t time.Time) *tree.Node {
 	return &tree.Node{Type: "GeneralizedTime", Value: t.UTC().Format("20060102150405Z")}
 }

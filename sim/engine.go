@@ -18,18 +18,18 @@ type Reject uint8
 
 // Rejection reasons.
 const (
-	RejectMalformed       Reject = iota + 1 // not a GBCS message
-	RejectNotAddressed                      // Business Target ID is not this device
-	RejectNotCommand                        // CRA flag is not 01
-	RejectUnknownUseCase                    // message code not in the catalogue
-	RejectWrongDeviceType                   // use case does not target this device type
-	RejectNoMAC                             // no MAC Header where one is required
-	RejectBadMAC                            // MAC does not verify (ACB KA ↔ device KA)
-	RejectNoSignature                       // critical use case without a signature
-	RejectBadSignature                      // signature does not verify against the anchor
-	RejectUnknownOriginator                 // no trust anchor for the originator
-	RejectReplay                            // counter not greater than the last accepted
-	RejectPowerLost                         // the device (or its comms hub) has no power
+	RejectMalformed         Reject = iota + 1 // not a GBCS message
+	RejectNotAddressed                        // Business Target ID is not this device
+	RejectNotCommand                          // CRA flag is not 01
+	RejectUnknownUseCase                      // message code not in the catalogue
+	RejectWrongDeviceType                     // use case does not target this device type
+	RejectNoMAC                               // no MAC Header where one is required
+	RejectBadMAC                              // MAC does not verify (ACB KA ↔ device KA)
+	RejectNoSignature                         // critical use case without a signature
+	RejectBadSignature                        // signature does not verify against the anchor
+	RejectUnknownOriginator                   // no trust anchor for the originator
+	RejectReplay                              // counter not greater than the last accepted
+	RejectPowerLost                           // the device (or its comms hub) has no power
 )
 
 var rejectNames = map[Reject]string{

@@ -33,8 +33,8 @@ var zclAttrs = map[uint32]func(x *exec) zclValue{
 	0x07020102: func(x *exec) zclValue { return zclValue{"uint48", x.st.meter.tierWh[1]} },
 	0x07020104: func(x *exec) zclValue { return zclValue{"uint48", x.st.meter.tierWh[2]} },
 	0x07020106: func(x *exec) zclValue { return zclValue{"uint48", x.st.meter.tierWh[3]} },
-	0x07020300: func(x *exec) zclValue { return zclValue{"enum8", uint64(1)} },   // m3
-	0x07020301: func(x *exec) zclValue { return zclValue{"uint24", uint64(1)} },  // multiplier
+	0x07020300: func(x *exec) zclValue { return zclValue{"enum8", uint64(1)} },     // m3
+	0x07020301: func(x *exec) zclValue { return zclValue{"uint24", uint64(1)} },    // multiplier
 	0x07020302: func(x *exec) zclValue { return zclValue{"uint24", uint64(1000)} }, // divisor
 	0x07020014: func(x *exec) zclValue { return zclValue{"bitmap8", uint64(x.st.meter.supply)} },
 	0x07020205: func(x *exec) zclValue { return zclValue{"uint16", uint64(3650)} },
@@ -55,7 +55,7 @@ var zclAttrs = map[uint32]func(x *exec) zclValue{
 // annex "Sensitive"; the project's notes §2.5).
 var sensitiveClusters = map[uint16]uint16{
 	0x0074: gbz.ClusterMetering, 0x00B8: gbz.ClusterMetering, 0x00B6: gbz.ClusterMetering, // GCS13a/b/c
-	0x0075: gbz.ClusterPrepayment,                                                          // GCS14
+	0x0075: gbz.ClusterPrepayment,                                                             // GCS14
 	0x00C3: gbz.ClusterPrepayment, 0x0076: gbz.ClusterMetering, 0x00C4: gbz.ClusterPrepayment, // GCS15b/c/d
 	0x0077: gbz.ClusterMetering, 0x0078: gbz.ClusterPrepayment, // GCS16a/b
 	0x0079: gbz.ClusterMetering, 0x007A: gbz.ClusterMetering, 0x00B3: gbz.ClusterMetering, // GCS17/18/61

@@ -8,9 +8,9 @@ import (
 	"github.com/opendcc/opendcc/eui"
 	"github.com/opendcc/opendcc/gbcs"
 	"github.com/opendcc/opendcc/gbcs/asn"
-	"github.com/opendcc/opendcc/smki"
 	"github.com/opendcc/opendcc/gbcs/payload"
 	"github.com/opendcc/opendcc/gbcs/payload/tree"
+	"github.com/opendcc/opendcc/smki"
 )
 
 // execute dispatches a command by payload format.

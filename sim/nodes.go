@@ -18,15 +18,15 @@ func named(name, typ string, v any, children ...*tree.Node) *tree.Node {
 }
 
 func octets(b []byte) *tree.Node { return nd("octet-string", hex.EncodeToString(b)) }
-func null() *tree.Node          { return nd("null-data", nil) }
-func u8(v uint8) *tree.Node     { return nd("unsigned", uint64(v)) }
-func u16(v uint16) *tree.Node   { return nd("long-unsigned", uint64(v)) }
-func u32(v uint32) *tree.Node   { return nd("double-long-unsigned", uint64(v)) }
-func i32(v int32) *tree.Node    { return nd("double-long", int64(v)) }
-func i8(v int8) *tree.Node      { return nd("integer", int64(v)) }
-func i16(v int16) *tree.Node    { return nd("long", int64(v)) }
-func enum(v uint8) *tree.Node   { return nd("enum", uint64(v)) }
-func boolean(v bool) *tree.Node { return nd("boolean", v) }
+func null() *tree.Node           { return nd("null-data", nil) }
+func u8(v uint8) *tree.Node      { return nd("unsigned", uint64(v)) }
+func u16(v uint16) *tree.Node    { return nd("long-unsigned", uint64(v)) }
+func u32(v uint32) *tree.Node    { return nd("double-long-unsigned", uint64(v)) }
+func i32(v int32) *tree.Node     { return nd("double-long", int64(v)) }
+func i8(v int8) *tree.Node       { return nd("integer", int64(v)) }
+func i16(v int16) *tree.Node     { return nd("long", int64(v)) }
+func enum(v uint8) *tree.Node    { return nd("enum", uint64(v)) }
+func boolean(v bool) *tree.Node  { return nd("boolean", v) }
 func structure(c ...*tree.Node) *tree.Node {
 	if c == nil {
 		c = []*tree.Node{}
