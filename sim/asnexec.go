@@ -225,3 +225,5 @@ func typeFromCode(c int) Type {
 	}
 	return TypeUnknown
 }
+
+func asnEncode(n *tree.Node) ([]byte, error) { return asn.Encode(n) }

@@ -24,6 +24,7 @@ const (
 // GPF mirrors the GSME it serves).
 type meter struct {
 	rateWh      uint32 // average consumption, Wh per hour (gas: dm3 per hour)
+	fracMilliWh uint64 // sub-Wh remainder carried between steps
 	importWh    uint64 // total active import
 	exportWh    uint64
 	reactiveWh  uint64
@@ -134,7 +135,9 @@ func (d *Device) advance(now time.Time) {
 		}
 		dt := next.Sub(t)
 		if metering && m.supply == SupplyEnabled && !st.powerLost {
-			wh := uint64(m.rateWh) * uint64(dt) / uint64(time.Hour)
+			mwh := uint64(m.rateWh)*uint64(dt/time.Millisecond)/3600 + m.fracMilliWh
+			wh := mwh / 1000
+			m.fracMilliWh = mwh % 1000
 			tier := m.tierAt(t)
 			blk := m.blockIndex()
 			m.importWh += wh

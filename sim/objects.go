@@ -74,8 +74,8 @@ func init() {
 
 	// Methods.
 	mth := func(class uint16, o string, id uint8, f method) { dlmsMethods[key(class, o, id)] = f }
-	// Supply control script table: script 1 disable, 2 arm, 3 enable
-	// (ECS42/43/44 send script identifiers; any other id is refused).
+	// Supply control script table: script 51 disable (ECS42), 52 arm
+	// (ECS43), 53/54 enable (ECS44); any other id is refused.
 	mth(9, "0-0:10.0.106.255", 1, func(x *exec, arg *tree.Node) (byte, *tree.Node) {
 		id, _ := arg.Uint()
 		return x.supplyScript(id), nil
@@ -198,18 +198,19 @@ func (x *exec) selectRows(k objKey, v *tree.Node, arg *tree.Node) *tree.Node {
 	return out
 }
 
-// supplyScript runs the supply-control script: 1 disable, 2 arm, 3 enable.
+// supplyScript runs the supply-control script: 51 disable, 52 arm,
+// 53/54 enable.
 func (x *exec) supplyScript(id uint64) byte {
 	now := x.d.fleet.clock.Now()
 	m := &x.st.meter
 	switch id {
-	case 1:
+	case 51:
 		m.supply = SupplyDisabled
 		x.d.raiseEvent(now, AlertSupplyDisabled, nil)
-	case 2:
+	case 52:
 		m.supply = SupplyArmed
 		x.d.raiseEvent(now, AlertSupplyArmed, nil)
-	case 3:
+	case 53, 54:
 		if m.prepayment && m.balance <= 0 && (!m.ecInUse || m.emergencyCredit <= 0) {
 			return resOther // no credit: stays disabled
 		}
