@@ -186,7 +186,7 @@ func newSMKIIssueKindCmd(kind smki.Kind) *cobra.Command {
 		Long: `The subject key comes from a PKCS#10 CSR (PEM or DER; its signature must verify, and an EUI or role in
 its subject must agree with the flags), from a public key (PEM "PUBLIC KEY" or DER SubjectPublicKeyInfo),
 or from a new P-256 key written to KEYOUT (PKCS#8 PEM, mode 0600; never overwritten). The certificate is
-written to CERT as PEM ("-" for stdout) and kept in the CA directory. --role is the remote-party role:
+written to CERT as PEM (replacing it; "-" for stdout) and kept in the CA directory. --role is the remote-party role:
 decimal (2, 135), 0x-hex (0x87) or a name (supplier, xmlSign, dspXmlSign, ...).`,
 		Args: nArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
