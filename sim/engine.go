@@ -185,6 +185,9 @@ func (d *Device) checkSecurity(now timeT, m *gbcs.Message, uc *gbcs.UseCase) err
 		}
 	}
 	critical := uc.Critical == gbcs.FlagYes || sigOnly
+	if m.MACHeader && !m.Signed() && (m.MessageCode == 0x0008 || m.MessageCode == 0x011B) {
+		critical = false // CS02a/CS02f "MAC" variants: authenticated by the ACB's MAC only
+	}
 	if critical || m.Signed() {
 		if !m.Signed() {
 			st.logSecurity(now, EventAuthenticationFailure, nil)
@@ -307,7 +310,7 @@ func (d *Device) respond(x *exec, content []byte) ([]byte, error) {
 		r.HasSupplementaryRemotePartyCounter = true
 	}
 	k := d.keyMaterial()
-	if m.Signed() || x.uc.Critical == gbcs.FlagYes {
+	if m.Signed() {
 		if err := gbcs.SignMessage(r, k.dsPriv, rand.Reader); err != nil {
 			return nil, err
 		}
