@@ -58,7 +58,7 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newDUISCmd(), newGBCSCmd())
+	root.AddCommand(newDUISCmd(), newGBCSCmd(), newSMKICmd(), newSimCmd())
 	return root
 }
 
