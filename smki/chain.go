@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -270,47 +271,55 @@ func findIssuer(cur *Certificate, chain []*Certificate, opts ChainOptions) (*Cer
 // and, when roles is not empty, that an organisation certificate has one of
 // those roles. Errors wrap ErrPurpose.
 func CheckPurpose(c *Certificate, p Purpose, roles []Role) error {
-	needKind := func(kinds ...Kind) error {
+	var problems []string
+	needKind := func(kinds ...Kind) {
 		for _, k := range kinds {
 			if c.Kind == k {
-				return nil
+				return
 			}
 		}
-		return fmt.Errorf("%w: %s certificate, %s needs %v", ErrPurpose, c.Kind, p, kinds)
-	}
-	needUsage := func(u KeyUsage) error {
-		if !c.HasKeyUsage || c.KeyUsage&u == 0 {
-			return fmt.Errorf("%w: keyUsage %q, %s needs %s", ErrPurpose, c.KeyUsage, p, u)
+		names := make([]string, len(kinds))
+		for i, k := range kinds {
+			names[i] = k.String()
 		}
-		return nil
+		problems = append(problems, fmt.Sprintf("a %s certificate, %s needs %s", c.Kind, p, strings.Join(names, " or ")))
 	}
-	var err error
+	needUsage := func(u KeyUsage) {
+		if !c.HasKeyUsage || c.KeyUsage&u == 0 {
+			problems = append(problems, fmt.Sprintf("keyUsage %q, %s needs %s", c.KeyUsage, p, u))
+		}
+	}
 	switch p {
 	case PurposeAny:
 	case PurposeXMLSigning:
-		err = errors.Join(needKind(KindOrganisation), needUsage(KeyUsageDigitalSignature))
+		needKind(KindOrganisation)
+		needUsage(KeyUsageDigitalSignature)
 	case PurposeGBCSSigning:
-		err = errors.Join(needKind(KindOrganisation, KindDevice), needUsage(KeyUsageDigitalSignature))
+		needKind(KindOrganisation, KindDevice)
+		needUsage(KeyUsageDigitalSignature)
 	case PurposeKeyAgreement:
-		err = errors.Join(needKind(KindOrganisation, KindDevice), needUsage(KeyUsageKeyAgreement))
+		needKind(KindOrganisation, KindDevice)
+		needUsage(KeyUsageKeyAgreement)
 	case PurposePrepayment:
-		err = errors.Join(needKind(KindOrganisation), needUsage(KeyUsageKeyAgreement))
-		if err == nil && c.Role != RoleSupplier {
-			err = fmt.Errorf("%w: role %d (%s), prepayment needs a supplier (02)", ErrPurpose, int(c.Role), c.Role)
+		needKind(KindOrganisation)
+		needUsage(KeyUsageKeyAgreement)
+		if len(problems) == 0 && c.Role != RoleSupplier {
+			problems = append(problems, fmt.Sprintf("role %d (%s), prepayment needs a supplier (02)", int(c.Role), c.Role))
 		}
 	default:
 		return fmt.Errorf("%w: unknown purpose %d", ErrPurpose, int(p))
 	}
-	if err != nil {
-		return err
-	}
-	if len(roles) > 0 && c.Kind == KindOrganisation {
+	if len(problems) == 0 && len(roles) > 0 && c.Kind == KindOrganisation {
+		ok := false
 		for _, r := range roles {
-			if c.Role == r {
-				return nil
-			}
+			ok = ok || c.Role == r
 		}
-		return fmt.Errorf("%w: role %d (%s) not among %v", ErrPurpose, int(c.Role), c.Role, roles)
+		if !ok {
+			problems = append(problems, fmt.Sprintf("role %d (%s) not among %v", int(c.Role), c.Role, roles))
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%w: %s", ErrPurpose, strings.Join(problems, "; "))
 	}
 	return nil
 }
