@@ -95,7 +95,7 @@ func (d *DirSource) Scan(m *Memory) (DirReport, error) {
 		return rep, err
 	}
 	sort.Strings(paths)
-	var lists []*CRL
+	var lists []*smki.CRL
 	var listPaths []string
 	for _, p := range paths {
 		fi, err := os.Stat(p)
@@ -152,9 +152,9 @@ func (d *DirSource) Scan(m *Memory) (DirReport, error) {
 }
 
 // parseFile extracts certificates and revocation lists from one file.
-func parseFile(b []byte, crlOnly bool) ([]*smki.Certificate, []*CRL, error) {
+func parseFile(b []byte, crlOnly bool) ([]*smki.Certificate, []*smki.CRL, error) {
 	var certs []*smki.Certificate
-	var crls []*CRL
+	var crls []*smki.CRL
 	if bytes.HasPrefix(bytes.TrimSpace(b), []byte("-----BEGIN")) {
 		rest := bytes.TrimSpace(b)
 		var errs []error
@@ -176,7 +176,7 @@ func parseFile(b []byte, crlOnly bool) ([]*smki.Certificate, []*CRL, error) {
 				}
 				certs = append(certs, c)
 			case "X509 CRL":
-				l, err := ParseCRL(blk.Bytes)
+				l, err := smki.ParseCRL(blk.Bytes)
 				if err != nil {
 					errs = append(errs, err)
 					continue
@@ -191,15 +191,15 @@ func parseFile(b []byte, crlOnly bool) ([]*smki.Certificate, []*CRL, error) {
 		if cerr == nil {
 			return []*smki.Certificate{c}, nil, nil
 		}
-		l, lerr := ParseCRL(b)
+		l, lerr := smki.ParseCRL(b)
 		if lerr == nil {
-			return nil, []*CRL{l}, nil
+			return nil, []*smki.CRL{l}, nil
 		}
 		return nil, nil, fmt.Errorf("neither a certificate (%v) nor a revocation list (%v)", cerr, lerr)
 	}
-	l, err := ParseCRL(b)
+	l, err := smki.ParseCRL(b)
 	if err != nil {
 		return nil, nil, err
 	}
-	return nil, []*CRL{l}, nil
+	return nil, []*smki.CRL{l}, nil
 }

@@ -84,7 +84,7 @@ func TestCRL(t *testing.T) {
 	dev, _ := ca.Device(t, deviceEUI, smki.KeyUsageDigitalSignature, time.Time{})
 	c := mustParse(t, dev)
 	der := ca.CRL(t, c.SerialNumber)
-	l, err := ParseCRL(der)
+	l, err := smki.ParseCRL(der)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,10 +94,10 @@ func TestCRL(t *testing.T) {
 	if err := l.CheckSignatureFrom(mustParse(t, ca.DER)); err != nil {
 		t.Errorf("own CA: %v", err)
 	}
-	if err := l.CheckSignatureFrom(mustParse(t, other.DER)); !errors.Is(err, ErrCRLSignature) {
+	if err := l.CheckSignatureFrom(mustParse(t, other.DER)); !errors.Is(err, smki.ErrCRLSignature) {
 		t.Errorf("other CA: %v", err)
 	}
-	if err := l.CheckSignatureFrom(c); !errors.Is(err, ErrCRLSignature) {
+	if err := l.CheckSignatureFrom(c); !errors.Is(err, smki.ErrCRLSignature) {
 		t.Errorf("device as CA: %v", err)
 	}
 
@@ -113,12 +113,12 @@ func TestCRL(t *testing.T) {
 	}
 	m2 := NewMemory(Options{})
 	m2.Add(mustParse(t, other.DER), Source{})
-	if _, err := m2.AddCRL(l); !errors.Is(err, ErrCRLSignature) {
+	if _, err := m2.AddCRL(l); !errors.Is(err, smki.ErrCRLSignature) {
 		t.Errorf("wrong issuer: %v", err)
 	}
 
 	for _, bad := range [][]byte{nil, {0x30}, {0x30, 0x00}, der[:len(der)-1], append(append([]byte{}, der...), 0), []byte("-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n")} {
-		if _, err := ParseCRL(bad); !errors.Is(err, ErrMalformedCRL) {
+		if _, err := smki.ParseCRL(bad); !errors.Is(err, smki.ErrMalformedCRL) {
 			t.Errorf("ParseCRL(%x): %v", bad, err)
 		}
 	}

@@ -12,10 +12,11 @@ import (
 
 // HTTP paths served by Handler.
 const (
-	PathSearch   = "/services/certificatesearch"
-	PathRetrieve = "/services/retrievecertificate"
-	PathCRL      = "/crl"
-	PathARL      = "/arl"
+	PathSearch    = "/services/certificatesearch"
+	PathRetrieve  = "/services/retrievecertificate"
+	PathCRL       = "/crl"        // Organisation CRL
+	PathDeviceCRL = "/crl/device" // Device CRL (an OpenDCC CA publishes one)
+	PathARL       = "/arl"        // Authority Revocation List
 )
 
 // DefaultAddr is the DCC Boxed SMKI port, on loopback.
@@ -25,7 +26,7 @@ const DefaultAddr = "127.0.0.1:8083"
 //
 //	POST /services/certificatesearch    200 CertificateSearchResponse | 402 none found | 401 malformed
 //	POST /services/retrievecertificate  200 CertificateDataResponse   | 402 unknown serial | 401 malformed
-//	GET  /crl, GET /arl                 200 application/pkix-crl (DER) | 404 not configured
+//	GET  /crl, /crl/device, /arl        200 application/pkix-crl (DER) | 404 not configured
 //
 // Other methods get 405, other paths 404, request bodies over
 // MaxRequestSize 413. Query parameters (the reference client sends apikey)
@@ -33,9 +34,9 @@ const DefaultAddr = "127.0.0.1:8083"
 // application/xml; errors are text/plain with a one-line reason.
 type Handler struct {
 	Index Index
-	// CRL and ARL return the DER revocation lists to serve, or nil when
-	// there are none (404). They may be nil.
-	CRL, ARL func() []byte
+	// CRL (Organisation CRL), DeviceCRL and ARL return the DER revocation
+	// lists to serve, or nil when there are none (404). They may be nil.
+	CRL, DeviceCRL, ARL func() []byte
 	// Logf, when set, is told about every refused request.
 	Logf func(format string, args ...any)
 }
@@ -57,6 +58,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.retrieve(w, r)
 	case PathCRL:
 		h.list(w, r, h.CRL, "CRL")
+	case PathDeviceCRL:
+		h.list(w, r, h.DeviceCRL, "Device CRL")
 	case PathARL:
 		h.list(w, r, h.ARL, "ARL")
 	case "/":
@@ -68,6 +71,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"POST "+PathSearch+"\n"+
 			"POST "+PathRetrieve+"\n"+
 			"GET  "+PathCRL+"\n"+
+			"GET  "+PathDeviceCRL+"\n"+
 			"GET  "+PathARL+"\n")
 	default:
 		h.fail(w, r, http.StatusNotFound, "no such endpoint")

@@ -82,7 +82,7 @@ func newFixture(tb testing.TB) *fixture {
 			f.idx.Add(c, Source{Name: "ca"})
 		}
 		f.crl = f.ca.CRL(tb, f.revoked.SerialNumber)
-		l, err := ParseCRL(f.crl)
+		l, err := smki.ParseCRL(f.crl)
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -363,6 +363,7 @@ func TestRoutes(t *testing.T) {
 		{"HEAD", PathCRL, 200},
 		{"POST", PathCRL, 405},
 		{"GET", PathARL, 404},
+		{"GET", PathDeviceCRL, 404},
 	}
 	for _, tc := range tests {
 		rr := do(t, f.handler, tc.method, tc.path, "")
@@ -378,9 +379,15 @@ func TestRoutes(t *testing.T) {
 		t.Error("HEAD /crl sent a body or no length")
 	}
 	arl := []byte{0x30, 0x00}
-	h := &Handler{Index: f.idx, ARL: func() []byte { return arl }}
+	h := &Handler{Index: f.idx, ARL: func() []byte { return arl }, DeviceCRL: func() []byte { return f.crl }}
 	if rr := do(t, h, "GET", PathARL, ""); rr.Code != 200 || !bytes.Equal(rr.Body.Bytes(), arl) {
 		t.Errorf("GET /arl: %d", rr.Code)
+	}
+	if rr := do(t, h, "GET", PathDeviceCRL, ""); rr.Code != 200 || !bytes.Equal(rr.Body.Bytes(), f.crl) {
+		t.Errorf("GET /crl/device: %d", rr.Code)
+	}
+	if rr := do(t, h, "GET", PathCRL, ""); rr.Code != 404 {
+		t.Errorf("GET /crl unconfigured: %d", rr.Code)
 	}
 }
 

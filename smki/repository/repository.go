@@ -7,7 +7,7 @@
 //
 //	POST /services/certificatesearch    CertificateSearchRequest  -> CertificateSearchResponse
 //	POST /services/retrievecertificate  CertificateDataRequest    -> CertificateDataResponse
-//	GET  /crl, GET /arl                 the configured revocation lists, DER
+//	GET  /crl, /crl/device, /arl        the configured revocation lists, DER
 //
 // HTTP 402 means nothing was found, 401 a malformed query; see Handler and
 // docs/smki-repository.md.
@@ -141,7 +141,7 @@ type Memory struct {
 	byDevice map[eui.EUI64][]*entry
 	bySerial map[string]*entry  // big-endian serial bytes -> first entry
 	revoked  map[string]revInfo // issuer DER + serial bytes -> revocation
-	crls     []*CRL
+	crls     []*smki.CRL
 }
 
 type entry struct {
@@ -153,7 +153,7 @@ type entry struct {
 
 type revInfo struct {
 	at  time.Time
-	crl *CRL
+	crl *smki.CRL
 }
 
 // NewMemory returns an empty in-memory index.
@@ -222,15 +222,13 @@ func (m *Memory) AddStore(s *smki.Store, src Source) int {
 	return n
 }
 
-// ErrCRLSignature is wrapped when a revocation list's issuer is in the index
-// and did not sign it.
-var ErrCRLSignature = errors.New("revocation list signature check failed")
-
-// AddCRL takes the revocations of l into account. When l's issuer (a CA
-// certificate whose subject equals l's issuer) is in the index, l's signature
-// must verify with its key; otherwise l is trusted as configured, and
-// verified reports false.
-func (m *Memory) AddCRL(l *CRL) (verified bool, err error) {
+// AddCRL takes the revocations of l (an Organisation CRL, Device CRL or ARL)
+// into account. When l's issuer (a CA certificate whose subject equals l's
+// issuer) is in the index, l must verify under it (smki.CRL.CheckSignatureFrom;
+// errors wrap smki.ErrCRLSignature); otherwise l is trusted as configured,
+// and verified reports false. Revocations are never withdrawn, and a list's
+// dates are not checked: a stale list still proves a revocation.
+func (m *Memory) AddCRL(l *smki.CRL) (verified bool, err error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var issuers []*smki.Certificate
