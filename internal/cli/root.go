@@ -58,7 +58,9 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newDUISCmd(), newGBCSCmd(), newSMKICmd(), newSimCmd())
+	smki := newSMKICmd()
+	smki.AddCommand(newSMKIServeCmd())
+	root.AddCommand(newDUISCmd(), newGBCSCmd(), smki, newSimCmd())
 	return root
 }
 
