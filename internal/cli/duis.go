@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"os"
 	"strings"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/opendcc/opendcc/internal/dccboxed"
 	"github.com/opendcc/opendcc/internal/xmlsafe"
 	"github.com/opendcc/opendcc/smki"
+	"github.com/opendcc/opendcc/smki/ca"
 	"github.com/opendcc/opendcc/xmldsig"
 )
 
@@ -168,7 +170,7 @@ RequestID originator of a request, the DCC (90-B3-D5-1F-30-00-00-02) for a respo
 }
 
 func newDUISVerifyCmd() *cobra.Command {
-	var trust, signer string
+	var trust, signer, smkiDir string
 	var compat, noValidity bool
 	var allowance time.Duration
 	c := &cobra.Command{
@@ -218,6 +220,34 @@ still uses expired in 2025-26.`,
 					opts.Allowance = 5 * 365 * 24 * time.Hour
 				}
 			}
+			if smkiDir != "" {
+				// Revocation: the OpenDCC CA's published lists; its issued
+				// certificates join the trust store.
+				authority, err := ca.Open(smkiDir)
+				if err != nil {
+					return exitf(exitUsage, "--smki-dir: %v", err)
+				}
+				crls, err := authority.CRLSet(time.Time{})
+				if err != nil {
+					return exitf(exitUsage, "--smki-dir: %v", err)
+				}
+				opts.Revocation = crls
+				entries, err := authority.Index()
+				if err != nil {
+					return exitf(exitUsage, "--smki-dir: %v", err)
+				}
+				for _, e := range entries {
+					serial, ok := new(big.Int).SetString(e.Serial, 16)
+					if !ok {
+						continue
+					}
+					if c, err := authority.Certificate(serial); err == nil {
+						if err := store.Add(c, nil); err != nil {
+							return exitf(exitUsage, "--smki-dir: %v", err)
+						}
+					}
+				}
+			}
 			res, err := xmldsig.Verify(data, opts)
 			if err != nil {
 				return exitf(verifyExit(err), "%s: %v", in, err)
@@ -236,6 +266,7 @@ still uses expired in 2025-26.`,
 	c.Flags().BoolVar(&compat, "compat", false, "also accept what the DCC Boxed Java tool accepts (whitespace-insensitive digest)")
 	c.Flags().DurationVar(&allowance, "expiry-allowance", 0, "accept certificates this long past (or before) their validity period")
 	c.Flags().BoolVar(&noValidity, "no-validity", false, "do not check certificate validity dates")
+	c.Flags().StringVar(&smkiDir, "smki-dir", "", "an OpenDCC CA folder: trust its issued certificates and refuse those its lists revoke")
 	return c
 }
 
@@ -246,7 +277,8 @@ func verifyExit(err error) int {
 	case errors.Is(err, xmldsig.ErrUnknownCertificate):
 		return exitUnknownCert
 	case errors.Is(err, xmldsig.ErrWrongSigner), errors.Is(err, xmldsig.ErrKeyUsage),
-		errors.Is(err, xmldsig.ErrCertificateExpired), errors.Is(err, xmldsig.ErrCertificateNotYetValid):
+		errors.Is(err, xmldsig.ErrCertificateExpired), errors.Is(err, xmldsig.ErrCertificateNotYetValid),
+		errors.Is(err, xmldsig.ErrCertificateRevoked):
 		return exitSignerRejected
 	case errors.Is(err, xmlsafe.ErrDoctype), errors.Is(err, xmlsafe.ErrNotUTF8), errors.Is(err, xmlsafe.ErrTooLarge), errors.Is(err, xmlsafe.ErrEmpty):
 		return exitSchemaInvalid

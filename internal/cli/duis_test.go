@@ -138,3 +138,37 @@ func TestValidateCommand(t *testing.T) {
 		t.Errorf("invalid sample: exit %d %q", code, out)
 	}
 }
+
+// TestVerifyRevokedBySMKI: a certificate issued by an OpenDCC CA verifies
+// with --smki-dir until it is revoked; then exit 6 (issue 4, acceptance 2,
+// on the command line).
+func TestVerifyRevokedBySMKI(t *testing.T) {
+	t.Setenv("OPENDCC_SMKI_PASSPHRASE", "correct-horse-battery-staple")
+	dir := t.TempDir()
+	caDir, key, cert, signed := filepath.Join(dir, "ca"), filepath.Join(dir, "k.pem"), filepath.Join(dir, "c.pem"), filepath.Join(dir, "s.xml")
+	if code, _, errs := run(t, nil, "smki", "init", "--dir", caDir); code != 0 {
+		t.Fatalf("smki init: %d %s", code, errs)
+	}
+	code, out, errs := run(t, nil, "smki", "issue", "org", "--dir", caDir, "--eui", "90-B3-D5-1F-30-01-00-00", "--role", "135", "--usage", "ds", "--new-key", key, "--out", cert)
+	if code != 0 {
+		t.Fatalf("smki issue: %d %s", code, errs)
+	}
+	serial := strings.Fields(out[strings.Index(out, "serial ")+len("serial "):])[0]
+	code, doc, errs := run(t, nil, "duis", "sign", "--key", key, "--cert", cert, filepath.Join("..", "..", "docs", "examples", "read-inventory.xml"))
+	if code != 0 {
+		t.Fatalf("sign: %d %s", code, errs)
+	}
+	os.WriteFile(signed, []byte(doc), 0o644)
+	if code, _, errs := run(t, nil, "duis", "verify", "--trust", "dccboxed", "--smki-dir", caDir, signed); code != 0 {
+		t.Fatalf("verify before revocation: exit %d %s", code, errs)
+	}
+	if code, _, errs := run(t, nil, "duis", "verify", "--trust", "dccboxed", signed); code != exitUnknownCert {
+		t.Errorf("without --smki-dir the CA's certificate is unknown: exit %d %s", code, errs)
+	}
+	if code, _, errs := run(t, nil, "smki", "revoke", "--dir", caDir, "--serial", serial); code != 0 {
+		t.Fatalf("revoke: %d %s", code, errs)
+	}
+	if code, _, errs := run(t, nil, "duis", "verify", "--trust", "dccboxed", "--smki-dir", caDir, signed); code != exitSignerRejected || !strings.Contains(errs, "revoked") {
+		t.Errorf("after revocation: exit %d %s", code, errs)
+	}
+}
