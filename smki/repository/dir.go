@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/opendcc/opendcc/smki"
@@ -29,11 +30,13 @@ const maxFileSize = 8 << 20
 // (a CRL, DER or PEM). Other files (private keys *.key, CSRs, JSON) are
 // ignored, as are PEM blocks of other types; a file that parses as neither a
 // certificate nor a CRL is reported in DirReport.Skipped. Hidden files and
-// folders (name starting with ".") are not visited.
+// folders (name starting with ".") are not visited. Scan may be called from
+// several goroutines; calls run one at a time.
 type DirSource struct {
 	Dir    string
 	Source Source
 
+	mu   sync.Mutex
 	seen map[string]stamp
 }
 
@@ -56,6 +59,8 @@ type DirReport struct {
 // lists. A missing Dir is an error; unreadable or unparsable files are
 // reported in Skipped and do not stop the scan.
 func (d *DirSource) Scan(m *Memory) (DirReport, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	var rep DirReport
 	if d.seen == nil {
 		d.seen = map[string]stamp{}
