@@ -48,7 +48,7 @@ type state struct {
 	samplingID   uint16
 	displayed    string
 	alertFilter  map[uint16]bool // alert codes disabled by configuration
-	faults       map[uint16]byte // injected per message code failures (tests of error paths)
+	faults       map[uint16]Fault // injected per message code failures (tests of error paths)
 	z            map[eui.EUI64][]byte
 	certsChanged bool
 }
@@ -215,11 +215,56 @@ func (d *Device) LastCounter(from eui.EUI64) uint64 {
 	return d.state().counters[from]
 }
 
+// Fault is an injected failure of one use case (tests of a DCC's error
+// paths, as the RTDS ERROR scenarios do).
+type Fault struct {
+	// Result is the DLMS Data-Access-Result / Action-Result of the failing
+	// items (0: hardware fault, 01); for ASN.1 use cases any fault answers
+	// the failure code.
+	Result byte
+	// ZCLStatus is the ZCL status of the failing GBZ components (0:
+	// HARDWARE_FAILURE, 0xC0).
+	ZCLStatus byte
+	// Items are the 0-based DLMS request-spec or GBZ component indices
+	// that fail; empty: the last one.
+	Items []int
+}
+
+func (f Fault) fails(i, n int) bool {
+	if len(f.Items) == 0 {
+		return i == n-1
+	}
+	for _, it := range f.Items {
+		if it == i {
+			return true
+		}
+	}
+	return false
+}
+
+func (f Fault) dlmsResult() byte {
+	if f.Result == 0 {
+		return resHardwareFault
+	}
+	return f.Result
+}
+
+func (f Fault) zclStatus() byte {
+	if f.ZCLStatus == 0 {
+		return zclHardwareFailure
+	}
+	return f.ZCLStatus
+}
+
 // InjectFault makes the next commands with this message code fail on the
-// device with a hardware fault (DLMS result 01, ZCL FAILURE, ASN.1 error
-// code): a way to exercise a DCC's error paths, as the RTDS ERROR
-// scenarios do. code 0 clears every fault.
+// device with result (DLMS result, ZCL HARDWARE_FAILURE, ASN.1 error
+// code) on the last item. messageCode 0 clears every fault.
 func (d *Device) InjectFault(messageCode uint16, result byte) {
+	d.InjectFaultOn(messageCode, Fault{Result: result})
+}
+
+// InjectFaultOn makes the commands with this message code fail as f says.
+func (d *Device) InjectFaultOn(messageCode uint16, f Fault) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	st := d.state()
@@ -228,9 +273,9 @@ func (d *Device) InjectFault(messageCode uint16, result byte) {
 		return
 	}
 	if st.faults == nil {
-		st.faults = map[uint16]byte{}
+		st.faults = map[uint16]Fault{}
 	}
-	st.faults[messageCode] = result
+	st.faults[messageCode] = f
 }
 
 // TakeAlerts returns and clears the alerts the device raised.

@@ -71,6 +71,10 @@ func (x *exec) execDLMS() ([]byte, error) {
 		named("request-specs", "optional", false))
 	dl := named("data", "list", nil)
 	rl := named("response-specs", "list", nil)
+	// Break-on-error (Long-Invoke-Id-And-Priority bit 29): after a failed
+	// item the others are not executed and answer other-reason.
+	breakOnError := childUint(req, "invoke-id")&(1<<29) != 0
+	broken := false
 	for i, sp := range specs.Children {
 		choice, _ := sp.Uint()
 		class := uint16(childUint(sp, "class-id"))
@@ -84,18 +88,22 @@ func (x *exec) execDLMS() ([]byte, error) {
 		k := objKey{class, o, id}
 		var v *tree.Node
 		res := byte(resSuccess)
-		switch choice {
-		case 1, 4: // get, get-with-selection
+		switch {
+		case broken:
+			res = resOther
+		case faulty && fault.fails(i, len(specs.Children)):
+			res = fault.dlmsResult()
+		case choice == 1 || choice == 4: // get, get-with-selection
 			v, res = x.dlmsGet(k, data.Children[i], choice == 4)
-		case 2, 5:
+		case choice == 2 || choice == 5:
 			res = x.dlmsSet(k, data.Children[i])
-		case 3:
+		case choice == 3:
 			res, v = x.dlmsAction(k, data.Children[i])
 		default:
 			res = resOther
 		}
-		if faulty && i == len(specs.Children)-1 {
-			res, v = fault, nil
+		if res != resSuccess && breakOnError {
+			broken = true
 		}
 		if v == nil || res != resSuccess {
 			v = null()

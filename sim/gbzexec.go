@@ -18,6 +18,7 @@ const (
 	zclNotFound    = 0x8B
 	zclNotAuth     = 0x7E
 	zclInvalidData = 0x87
+	zclHardwareFailure = 0xC0
 )
 
 type zclValue struct {
@@ -75,10 +76,19 @@ func (x *exec) execGBZ() ([]byte, error) {
 	out.Add(count)
 	var comps []*tree.Node
 	fault, faulty := x.st.faults[x.m.MessageCode]
+	ncomp := 0
+	for _, c := range req.Children {
+		if c.Type == "component" {
+			ncomp++
+		}
+	}
+	ci := -1
+	failed := false
 	for _, c := range req.Children {
 		if c.Type != "component" {
 			continue
 		}
+		ci++
 		cluster := uint16(childUint(c, "cluster-id"))
 		z := c.Child("zcl")
 		if z == nil {
@@ -90,12 +100,12 @@ func (x *exec) execGBZ() ([]byte, error) {
 		pl := z.Child("payload")
 		var rfc, rcid byte
 		var rp *tree.Node
-		if faulty {
-			st := fault
-			if st == resHardwareFault {
-				st = 0xC0 // ZCL HARDWARE_FAILURE
-			}
-			rfc, rcid, rp = defaultResponse(cid, st)
+		if failed {
+			// a component after a failed one is not executed
+			rfc, rcid, rp = defaultResponse(cid, zclFailure)
+		} else if faulty && fault.fails(ci, ncomp) {
+			rfc, rcid, rp = x.zclFailure(cluster, fc, cid, pl, fault.zclStatus())
+			failed = true
 		} else if fc&0x03 == 0 {
 			rfc, rcid, rp = x.zclGeneral(cluster, cid, pl)
 		} else {
@@ -131,6 +141,28 @@ func (x *exec) execGBZ() ([]byte, error) {
 	count.Value = uint64(len(comps))
 	out.Add(comps...)
 	return gbz.Encode(out)
+}
+
+// zclFailure is a component's answer when the device fails it: the
+// records of a Read Attributes carry the status, a top-up is rejected
+// (result type 1, values -1), other commands get a Default Response.
+func (x *exec) zclFailure(cluster uint16, fc, cid byte, pl *tree.Node, status byte) (byte, byte, *tree.Node) {
+	switch {
+	case fc&0x03 == 0 && cid == gbz.CmdReadAttributes:
+		// the first attribute cannot be read; the others are
+		rfc, rcid, resp := x.zclGeneral(cluster, cid, pl)
+		if len(resp.Children) > 0 {
+			r := resp.Children[0]
+			r.Children = []*tree.Node{r.Children[0], named("status", "enum8", uint64(status))}
+		}
+		return rfc, rcid, resp
+	case cluster == gbz.ClusterPrepayment && cid == 0x04: // Consumer Top Up
+		return 0x19, 0x03, named("payload", "zcl-payload", nil,
+			named("result-type", "enum8", uint64(1)), named("top-up-value", "int32", int64(-1)),
+			named("source-of-top-up", "enum8", childUint(pl, "originating-device")),
+			named("credit-remaining", "int32", int64(-1)))
+	}
+	return defaultResponse(cid, status)
 }
 
 func defaultResponse(cid, status byte) (byte, byte, *tree.Node) {

@@ -216,8 +216,18 @@ func (h *rtdsHarness) run(cmd *gbcs.Message, rtdsResp []byte, typ Type, name str
 			d.SetAnchor(r, h.fleet.dir.AnchorFor(cmd.Originator))
 		}
 	}
+	rm, err := gbcs.Parse(rtdsResp)
+	if err != nil {
+		return "RTDS response: " + err.Error()
+	}
+	rt, err := decode(h.rtdsSec, rm, false)
+	if err != nil {
+		return "RTDS payload: " + err.Error()
+	}
 	if strings.Contains(name, "ERROR") {
-		d.InjectFault(cmd.MessageCode, resHardwareFault)
+		// The scenario's fault: the items the RTDS response shows failing,
+		// with its result / status.
+		d.InjectFaultOn(cmd.MessageCode, scenarioFault(rt))
 	}
 	raw, err := h.rebuild(cmd)
 	if err != nil {
@@ -230,10 +240,6 @@ func (h *rtdsHarness) run(cmd *gbcs.Message, rtdsResp []byte, typ Type, name str
 	sm, err := gbcs.Parse(out)
 	if err != nil {
 		return "simulator response does not parse: " + err.Error()
-	}
-	rm, err := gbcs.Parse(rtdsResp)
-	if err != nil {
-		return "RTDS response: " + err.Error()
 	}
 	if sm.MACHeader != rm.MACHeader || sm.Signed() != rm.Signed() {
 		return fmt.Sprintf("framing: MAC %v/%v signed %v/%v", sm.MACHeader, rm.MACHeader, sm.Signed(), rm.Signed())
@@ -256,10 +262,6 @@ func (h *rtdsHarness) run(cmd *gbcs.Message, rtdsResp []byte, typ Type, name str
 	if err != nil {
 		return "simulator payload: " + err.Error()
 	}
-	rt, err := decode(h.rtdsSec, rm, false)
-	if err != nil {
-		return "RTDS payload: " + err.Error()
-	}
 	if diff := shapeDiff(st, rt, ""); diff != "" {
 		return "structure: " + diff
 	}
@@ -272,4 +274,61 @@ func readHex(p string) ([]byte, error) {
 		return nil, err
 	}
 	return hex.DecodeString(strings.TrimSpace(string(b)))
+}
+
+// scenarioFault reads an RTDS ERROR response for the fault its scenario
+// injects: the DLMS items with a non-success result, or the GBZ components
+// answering a failure status (Default Response, attribute record status,
+// rejected top-up).
+func scenarioFault(rt *tree.Node) Fault {
+	var f Fault
+	if rs := rt.Child("response-specs"); rs != nil {
+		for i, sp := range rs.Children {
+			var res uint64
+			sp.Walk(func(n *tree.Node) bool {
+				if n.Name == "result" && n.Type == "u8" {
+					res, _ = n.Uint()
+				}
+				return true
+			})
+			if res != 0 {
+				// the first failure; the device's break-on-error answers
+				// the rest
+				f.Items = append(f.Items, i)
+				f.Result = byte(res)
+				break
+			}
+		}
+		return f
+	}
+	ci := -1
+	for _, c := range rt.Children {
+		if c.Type != "component" {
+			continue
+		}
+		ci++
+		failed := false
+		c.Walk(func(n *tree.Node) bool {
+			switch {
+			case n.Name == "status" && n.Type == "enum8":
+				if v, _ := n.Uint(); v != 0 && v != zclUnsupAttr && !failed {
+					failed = true
+					f.ZCLStatus = byte(v)
+				}
+			case n.Name == "result-type":
+				if v, _ := n.Uint(); v != 0 {
+					failed = true
+				}
+			}
+			return true
+		})
+		if failed {
+			f.Items = append(f.Items, ci)
+			break // the device answers FAILURE to the rest
+		}
+	}
+	if len(f.Items) == 0 {
+		f.Items = []int{-1}
+	}
+	return f
 }
