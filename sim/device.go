@@ -47,7 +47,7 @@ type state struct {
 	powerLost    bool
 	samplingID   uint16
 	displayed    string
-	alertFilter  map[uint16]bool // alert codes disabled by configuration
+	alertFilter  map[uint16]bool  // alert codes disabled by configuration
 	faults       map[uint16]Fault // injected per message code failures (tests of error paths)
 	z            map[eui.EUI64][]byte
 	certsChanged bool

@@ -11,13 +11,13 @@ import (
 
 // ZCL status codes the device answers with.
 const (
-	zclSuccess     = 0x00
-	zclFailure     = 0x01
-	zclUnsupCmd    = 0x81
-	zclUnsupAttr   = 0x86
-	zclNotFound    = 0x8B
-	zclNotAuth     = 0x7E
-	zclInvalidData = 0x87
+	zclSuccess         = 0x00
+	zclFailure         = 0x01
+	zclUnsupCmd        = 0x81
+	zclUnsupAttr       = 0x86
+	zclNotFound        = 0x8B
+	zclNotAuth         = 0x7E
+	zclInvalidData     = 0x87
 	zclHardwareFailure = 0xC0
 )
 
