@@ -249,10 +249,10 @@ func TestScenario(t *testing.T) {
 	}
 	t.Logf("tariff: 24 h at %d Wh/h → tier 1 +%d Wh (00:00–07:00), tier 2 +%d Wh, total +%d Wh", rate, d1, d2, dt)
 	prof := c.get(esme, 0x0036, 7, "0-0:99.1.1.255", 2)
-	if len(prof.Children) != 48 {
-		t.Fatalf("profile has %d half-hours, want 48", len(prof.Children))
+	if prof.Type != "compact-array" || len(prof.Children) != 2 || len(prof.Children[1].Children) != 48 {
+		t.Fatalf("profile: %s, want a compact-array of 48 half-hours", prof.Type)
 	}
-	t.Logf("profile log: %d half-hourly entries", len(prof.Children))
+	t.Logf("profile log: %d half-hourly entries", len(prof.Children[1].Children))
 
 	// 2. Top up with a UTRN (CS01a) and read the balance (ECS82).
 	bal0 := iv(c.get(esme, 0x0069, 112, "0-0:19.10.0.255", 2))

@@ -122,6 +122,17 @@ func (x *exec) execDLMS() ([]byte, error) {
 }
 
 func (x *exec) dlmsGet(k objKey, arg *tree.Node, selective bool) (*tree.Node, byte) {
+	// Profile generic buffers: rows of the annex's entry type from the
+	// device's logs, answered as a compact-array.
+	if k.class == 7 && k.attr == 2 {
+		if t := annexType(k); t != nil && t.typ == "array" {
+			rows := x.bufferRows(k, t.elems[0])
+			if selective {
+				rows = x.selectRows(k, rows, arg)
+			}
+			return compact(x, t.elems[0], rows), resSuccess
+		}
+	}
 	if g, ok := dlmsGetters[k]; ok {
 		if v := g(x); v != nil {
 			if selective {
@@ -132,6 +143,9 @@ func (x *exec) dlmsGet(k objKey, arg *tree.Node, selective bool) (*tree.Node, by
 	}
 	if v, ok := x.st.objects[k]; ok {
 		return v, resSuccess
+	}
+	if t := annexType(k); t != nil {
+		return t.zero(x), resSuccess
 	}
 	if v := classDefault(x, k); v != nil {
 		return v, resSuccess

@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"time"
+
 	"github.com/opendcc/opendcc/gbcs"
 	"github.com/opendcc/opendcc/gbcs/payload/tree"
 )
@@ -162,40 +164,79 @@ func profileBuffer(l []profileEntry) *tree.Node {
 	return a
 }
 
-// selectRows applies a range selection (access selector 1: from/to
-// date-times in the parameters) to a profile buffer.
+// bufferRows builds a Profile Generic buffer from the device's logs: the
+// event and security logs (0-0:99.98.x), half-hourly profiles
+// (0-0:99.1.x) and daily / billing logs (0-0:98.1.x); other buffers are
+// empty.
+func (x *exec) bufferRows(k objKey, elem *dtype) *tree.Node {
+	a := array()
+	o := k.obis
+	switch {
+	case o[2] == 99 && o[3] == 98:
+		l := x.st.eventLog
+		if o[4] == 1 {
+			l = x.st.securityLog
+		}
+		for _, e := range l {
+			a.Add(elem.row(x, zclUTC(e.t), e.code, 0))
+		}
+	case o[2] == 99 && o[3] == 1:
+		for _, e := range x.st.profile {
+			a.Add(elem.row(x, zclUTC(e.t), 0, e.value))
+		}
+	case o[2] == 98 && o[3] == 1:
+		for _, e := range x.st.daily {
+			a.Add(elem.row(x, zclUTC(e.t), 0, e.value))
+		}
+	}
+	return a
+}
+
+// selectRows applies a range selection (access selector 1: from/to values
+// in the parameters, date-times or double-long-unsigned seconds since
+// 2000) to a buffer whose rows start with their time.
 func (x *exec) selectRows(k objKey, v *tree.Node, arg *tree.Node) *tree.Node {
 	if v.Type != "array" || arg == nil {
 		return v
 	}
-	var from, to []byte
+	var bounds []time.Time
 	arg.Walk(func(n *tree.Node) bool {
-		if n.Type == "octet-string" {
-			if b, err := n.Octets(); err == nil && len(b) == 12 {
-				if from == nil {
-					from = b
-				} else if to == nil {
-					to = b
-				}
-			}
+		if t, ok := nodeTime(n); ok && len(bounds) < 2 {
+			bounds = append(bounds, t)
 		}
 		return true
 	})
-	ft, fok := parseDLMSTime(from)
-	tt, tok := parseDLMSTime(to)
+	if len(bounds) < 2 {
+		return v
+	}
 	out := array()
 	for _, row := range v.Children {
 		if len(row.Children) == 0 {
 			continue
 		}
-		b, _ := row.Children[0].Octets()
-		t, ok := parseDLMSTime(b)
-		if ok && (fok && t.Before(ft) || tok && t.After(tt)) {
+		t, ok := nodeTime(row.Children[0])
+		if ok && (t.Before(bounds[0]) || t.After(bounds[1])) {
 			continue
 		}
 		out.Add(row)
 	}
 	return out
+}
+
+// nodeTime reads a DLMS date-time octet-string or a double-long-unsigned
+// UTC time (seconds since 2000-01-01).
+func nodeTime(n *tree.Node) (time.Time, bool) {
+	switch n.Type {
+	case "octet-string":
+		if b, err := n.Octets(); err == nil && len(b) == 12 {
+			return parseDLMSTime(b)
+		}
+	case "double-long-unsigned":
+		if v, err := n.Uint(); err == nil {
+			return fromZCLUTC(v), true
+		}
+	}
+	return time.Time{}, false
 }
 
 // supplyScript runs the supply-control script: 51 disable, 52 arm,
