@@ -72,6 +72,10 @@ func (x *exec) execASN1() ([]byte, error) {
 	case c == 0x0012: // CS06 activate firmware
 		out = x.activateFirmware(req, now, faulty)
 	case c == 0x0013: // CS07 read device join details
+		if faulty { // a failure carries the response code alone
+			out = aseq(aint(asnFailure))
+			break
+		}
 		l := aseq()
 		for _, e := range x.st.deviceLog {
 			l.Add(aseq(aoct(e.id[:]), aint(int64(deviceTypeCode(e.typ)))))

@@ -24,13 +24,14 @@ import (
 )
 
 var (
-	reRow   = regexp.MustCompile(`(?is)<tr\b.*?</tr>`)
-	reCell  = regexp.MustCompile(`(?is)<t[dh]\b.*?</t[dh]>`)
-	reTag   = regexp.MustCompile(`<[^>]*>`)
-	reSpace = regexp.MustCompile(`[\s\x{a0}]+`)
-	reOBIS  = regexp.MustCompile(`^(\d{1,3})-(\d{1,3}):(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$`)
-	reSeg   = regexp.MustCompile(`^([A-Za-z0-9_]+)(?:\[([^\]]*?)(\d+)\])?$`)
-	reLen   = regexp.MustCompile(`^([a-z0-9-]+)\s*\((\d+)\)$`)
+	reRow    = regexp.MustCompile(`(?is)<tr\b.*?</tr>`)
+	reCell   = regexp.MustCompile(`(?is)<t[dh]\b.*?</t[dh]>`)
+	reTag    = regexp.MustCompile(`<[^>]*>`)
+	reSpace  = regexp.MustCompile(`[\s\x{a0}]+`)
+	reOBIS   = regexp.MustCompile(`^(\d{1,3})-(\d{1,3}):(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$`)
+	reSeg    = regexp.MustCompile(`^([A-Za-z0-9_]+)(?:\[([^\]]*?)(\d+)\])?$`)
+	reMarker = regexp.MustCompile(`\[\[[A-Z_]+\]\]`)
+	reLen    = regexp.MustCompile(`^([a-z0-9-]+)\s*\((\d+)\)$`)
 )
 
 type node struct {
@@ -71,11 +72,12 @@ func cellText(c string) string {
 // credit_charge_configuration: bit-string).
 func leafType(t, path string) (string, bool) {
 	twin := strings.Contains(t, "[[TWIN_ELEMENT_ESME_ONLY]]")
-	t = strings.TrimSpace(strings.Replace(t, "[[TWIN_ELEMENT_ESME_ONLY]]", "", 1))
+	t = strings.TrimSpace(reMarker.ReplaceAllString(t, ""))
 	if t == "EXCEPTIONAL" {
 		switch {
 		case strings.Contains(path, "execution_time_date"):
-			return "octet-string:5", twin
+			// the Blue Book execution_time entry: {time, date}
+			return "{octet-string:4,octet-string:5}", twin
 		case strings.Contains(path, "credit_charge_configuration"):
 			return "bit-string:8", twin
 		}
