@@ -34,9 +34,9 @@ var zclAttrs = map[uint32]func(x *exec) zclValue{
 	0x07020102: func(x *exec) zclValue { return zclValue{"uint48", x.st.meter.tierWh[1]} },
 	0x07020104: func(x *exec) zclValue { return zclValue{"uint48", x.st.meter.tierWh[2]} },
 	0x07020106: func(x *exec) zclValue { return zclValue{"uint48", x.st.meter.tierWh[3]} },
-	0x07020300: func(x *exec) zclValue { return zclValue{"enum8", uint64(1)} },     // m3
-	0x07020301: func(x *exec) zclValue { return zclValue{"uint24", uint64(1)} },    // multiplier
-	0x07020302: func(x *exec) zclValue { return zclValue{"uint24", uint64(1000)} }, // divisor
+	0x07020300: func(x *exec) zclValue { return zclValue{"enum8", uint64(1)} },                 // m3
+	0x07020301: func(x *exec) zclValue { return zclValue{"uint24", uint64(1)} },                // multiplier
+	0x07020302: func(x *exec) zclValue { return zclValue{"uint24", uint64(1000)} },             // divisor
 	0x07020014: func(x *exec) zclValue { return zclValue{"enum8", uint64(x.st.meter.supply)} }, // Supply Status
 	0x07020205: func(x *exec) zclValue { return zclValue{"uint16", uint64(3650)} },
 	0x07020206: func(x *exec) zclValue { return zclValue{"octstr", hex.EncodeToString([]byte(x.st.firmware.version))} },
