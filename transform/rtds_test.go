@@ -1,0 +1,262 @@
+package transform
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/opendcc/opendcc/duis"
+	"github.com/opendcc/opendcc/eui"
+	"github.com/opendcc/opendcc/gbcs"
+	"github.com/opendcc/opendcc/gbcs/correlate"
+	"github.com/opendcc/opendcc/gbcs/payload"
+	"github.com/opendcc/opendcc/internal/refdata"
+)
+
+// rtdsCase is a request template with its RTDS command (PRECOMMAND for a
+// critical SRV, COMMAND for a non-critical one).
+type rtdsCase struct {
+	stem, useCase, template, gbcsFile string
+	srv                               *duis.SRV
+}
+
+func rtdsCases(t testing.TB) []rtdsCase {
+	dir := refdata.Dir(t)
+	tmpl, _ := filepath.Glob(filepath.Join(dir, "duis", "templates", "*_REQUEST_DUIS.XML"))
+	var out []rtdsCase
+	for _, f := range tmpl {
+		stem := strings.TrimSuffix(filepath.Base(f), "_REQUEST_DUIS.XML")
+		parts := strings.SplitN(stem, "_", 3)
+		if len(parts) < 2 {
+			continue
+		}
+		srv, ok := duis.LookupSRV(parts[1])
+		if !ok || srv.NonDevice {
+			continue
+		}
+		kind := "COMMAND"
+		if srv.Critical {
+			kind = "PRECOMMAND"
+		}
+		g := filepath.Join(dir, "gbcs", "rtds", "RTDS-4.5.0", srv.Variant+"_"+parts[0], stem+"_"+kind+"_GBCS.HEX")
+		if _, err := os.Stat(g); err != nil {
+			continue
+		}
+		out = append(out, rtdsCase{stem: stem, useCase: parts[0], template: f, gbcsFile: g, srv: srv})
+	}
+	return out
+}
+
+func readHex(t testing.TB, f string) []byte {
+	b, err := os.ReadFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := hex.DecodeString(strings.Join(strings.Fields(string(b)), ""))
+	if err != nil {
+		t.Fatalf("%s: %v", f, err)
+	}
+	return raw
+}
+
+// deviceFor derives the target's device type for a test case from the use
+// case of the RTDS message and the scenario name (as the DCC inventory would
+// give it).
+func deviceFor(uc *gbcs.UseCase, stem string) DeviceInfo {
+	d := DeviceInfo{}
+	for _, dt := range []DeviceType{ESME, GSME, GPF, CHF, PPMID} {
+		if deviceMatches(uc, dt) {
+			d.Type = dt
+			break
+		}
+	}
+	switch {
+	case strings.Contains(stem, "TWIN"):
+		d.Variant = TwinElement
+	case strings.Contains(stem, "POLY"), strings.Contains(uc.Title, "3 Phase"), strings.Contains(uc.Title, "3 phase"),
+		strings.Contains(uc.Title, "3ph"), strings.Contains(uc.Title, "polyphase"):
+		d.Variant = Polyphase
+	}
+	return d
+}
+
+// shape renders a payload tree without values: node types and names.
+func shape(n *payload.Node) string {
+	var b strings.Builder
+	var walk func(n *payload.Node, depth int)
+	walk = func(n *payload.Node, depth int) {
+		fmt.Fprintf(&b, "%s%s:%s[%d]\n", strings.Repeat(" ", depth), n.Name, n.Type, len(n.Children))
+		for _, c := range n.Children {
+			walk(c, depth+1)
+		}
+	}
+	walk(n, 0)
+	return b.String()
+}
+
+// rtdsACB is the RTDS Access Control Broker (DCC) EUI.
+var rtdsACB = eui.EUI64{0x90, 0xB3, 0xD5, 0x1F, 0x30, 0x00, 0x00, 0x02}
+
+type srvCount struct{ exact, structural, unsupported, failed, versioned int }
+
+func TestRTDS(t *testing.T) {
+	cases := rtdsCases(t)
+	if len(cases) == 0 {
+		t.Fatal("no RTDS cases found")
+	}
+	keys := gbcs.NewKeyring()
+	if _, err := keys.LoadRTDSDir(refdata.Path(t, "gbcs", "rtds", "keystore")); err != nil {
+		t.Fatal(err)
+	}
+	sec := gbcs.NewSecurity(keys, 0)
+	counts := map[string]*srvCount{}
+	var failures, unsupported []string
+	for _, tc := range cases {
+		cnt := counts[tc.srv.Variant]
+		if cnt == nil {
+			cnt = &srvCount{}
+			counts[tc.srv.Variant] = cnt
+		}
+		fail := func(format string, a ...any) {
+			cnt.failed++
+			failures = append(failures, tc.stem+": "+fmt.Sprintf(format, a...))
+		}
+		xml, err := os.ReadFile(tc.template)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := gbcs.Parse(readHex(t, tc.gbcsFile))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.gbcsFile, err)
+		}
+		wuc, _ := gbcs.LookupMessageCode(want.MessageCode)
+		msg, err := duis.Decode(xml)
+		if err != nil || msg.Request == nil {
+			fail("decode: %v", err)
+			continue
+		}
+		rid, _ := duis.ParseRequestID(msg.Request.Header.RequestID)
+		opts := Options{ACB: rtdsACB}
+		if want.Originator == rtdsACB && rid.Originator != rtdsACB {
+			// The ACB sent it on the User's behalf: its counter is the
+			// DCC's choice; the user registry says the role.
+			opts.ACBCounter = want.OriginatorCounter
+			opts.UserRole = "OU"
+		}
+		dev := deviceFor(wuc, tc.stem)
+		got, err := Build(msg.Request, dev, opts)
+		if errors.Is(err, ErrAmbiguous) {
+			// the inventory names the device's use-case version
+			cnt.versioned++
+			dev.UseCases = []string{wuc.Name}
+			if opts.UserRole == "" && tc.srv.Variant == "6.2.10" {
+				opts.UserRole = map[string]duis.Role{"ECS25r1": "IS", "ECS25r2": "ED"}[wuc.Name]
+			}
+			got, err = Build(msg.Request, dev, opts)
+		}
+		if errors.Is(err, ErrUnsupported) {
+			cnt.unsupported++
+			unsupported = append(unsupported, tc.stem+": "+err.Error())
+			continue
+		}
+		if err != nil {
+			fail("build: %v", err)
+			continue
+		}
+		if got.MessageCode != want.MessageCode || got.CRA != want.CRA || got.OriginatorCounter != want.OriginatorCounter ||
+			got.Originator != want.Originator || got.Recipient != want.Recipient || !bytes.Equal(got.DateTime, want.DateTime) ||
+			got.SignatureField != want.SignatureField || got.HasSupplementaryRemoteParty != want.HasSupplementaryRemoteParty ||
+			got.SupplementaryRemoteParty != want.SupplementaryRemoteParty || got.SupplementaryRemotePartyCounter != want.SupplementaryRemotePartyCounter ||
+			(len(got.SupplementaryRemotePartyCertificate) > 0) != (len(want.SupplementaryRemotePartyCertificate) > 0) {
+			fail("header: got code %04X cra %v ctr %d %s->%s dt %x sig %v; want code %04X cra %v ctr %d %s->%s dt %x sig %v",
+				got.MessageCode, got.CRA, got.OriginatorCounter, got.Originator, got.Recipient, got.DateTime, got.SignatureField,
+				want.MessageCode, want.CRA, want.OriginatorCounter, want.Originator, want.Recipient, want.DateTime, want.SignatureField)
+			continue
+		}
+		if tc.srv.Critical {
+			raw, err := got.Marshal()
+			if err != nil {
+				fail("marshal: %v", err)
+				continue
+			}
+			rep, err := correlate.Check(xml, raw)
+			if err != nil {
+				fail("correlate: %v", err)
+				continue
+			}
+			if !rep.OK() {
+				fail("correlate differences: %v", rep.Differences)
+				continue
+			}
+		}
+		sameCert := bytes.Equal(got.SupplementaryRemotePartyCertificate, want.SupplementaryRemotePartyCertificate)
+		if bytes.Equal(got.Content, want.Content) && sameCert {
+			if !tc.srv.Critical {
+				if err := sec.WrapMAC(got); err != nil {
+					fail("WrapMAC: %v", err)
+					continue
+				}
+				raw, _ := got.Marshal()
+				if !bytes.Equal(raw, want.Raw) {
+					fail("whole command differs after WrapMAC:\n got %X\nwant %X", raw, want.Raw)
+					continue
+				}
+			}
+			cnt.exact++
+			continue
+		}
+		gt, err1 := payload.Decode(got.MessageCode, got.Content, payload.Options{})
+		wt, err2 := payload.Decode(want.MessageCode, want.Content, payload.Options{})
+		if err1 != nil || err2 != nil {
+			fail("payload decode: got %v want %v", err1, err2)
+			continue
+		}
+		if shape(gt) != shape(wt) {
+			fail("payload structure differs:\n got %X\nwant %X", got.Content, want.Content)
+			continue
+		}
+		cnt.structural++
+	}
+	var srvs []string
+	tot := srvCount{}
+	for s, c := range counts {
+		srvs = append(srvs, s)
+		tot.exact += c.exact
+		tot.structural += c.structural
+		tot.unsupported += c.unsupported
+		tot.failed += c.failed
+		tot.versioned += c.versioned
+	}
+	sort.Slice(srvs, func(i, j int) bool { return srvLess(srvs[i], srvs[j]) })
+	var sb strings.Builder
+	for _, s := range srvs {
+		c := counts[s]
+		fmt.Fprintf(&sb, "  %-7s byte-exact %d, structural %d, unsupported %d, failed %d\n", s, c.exact, c.structural, c.unsupported, c.failed)
+	}
+	t.Logf("RTDS cases %d: byte-exact %d, structural %d, unsupported %d, failed %d (use-case version from the inventory: %d)\n%s", len(cases), tot.exact, tot.structural, tot.unsupported, tot.failed, tot.versioned, sb.String())
+	for _, u := range unsupported {
+		t.Log("unsupported: " + u)
+	}
+	for _, f := range failures {
+		t.Error(f)
+	}
+}
+
+func srvLess(a, b string) bool {
+	pa, pb := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; i < len(pa) && i < len(pb); i++ {
+		var x, y int
+		fmt.Sscan(pa[i], &x)
+		fmt.Sscan(pb[i], &y)
+		if x != y {
+			return x < y
+		}
+	}
+	return len(pa) < len(pb)
+}
