@@ -205,4 +205,22 @@ func init() {
 		}
 		return "", fmt.Errorf("%w: SRV 6.13: LogToRead %q does not apply to %s", ErrDeviceType, log, c.dev.Type)
 	}
+	// 8.9 Read Device Log: CHF with ReadSecurityDetails → CCS07, else
+	// CCS06 (or CCS05/CCS04 on devices of that version); GSME → CS07.
+	choosers["8.9"] = func(c *ctx, cands []*gbcs.UseCase) (string, error) {
+		if c.dev.Type != CHF {
+			return "CS07", nil
+		}
+		if c.has("ReadSecurityDetails") {
+			return "CCS07", nil
+		}
+		return c.versioned(cands, "CCS06", "CCS05/CCS04")
+	}
+	// 8.11 Update HAN Device Log: RequestType Add → CCS01, Remove → CCS02.
+	choosers["8.11"] = func(c *ctx, cands []*gbcs.UseCase) (string, error) {
+		if s, _ := c.str("RequestType"); s == "Remove" {
+			return "CCS02", nil
+		}
+		return "CCS01", nil
+	}
 }

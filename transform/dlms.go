@@ -34,7 +34,7 @@ const (
 type data []byte
 
 func null() data                { return data{tNull} }
-func boolean(b bool) data       { return data{tBoolean, b2u(b)} }
+func boolean(b bool) data       { return data{tBoolean, b2u(b)} } // TRUE 0xFF, FALSE 0x00
 func enum(v uint8) data         { return data{tEnum, v} }
 func unsigned(v uint8) data     { return data{tUnsigned, v} }
 func integer(v int8) data       { return data{tInteger, byte(v)} }
@@ -49,9 +49,11 @@ func visible(s string) data     { return append(gbcs.AppendLength(data{tVisible}
 func structure(el ...data) data { return seq(tStructure, el) }
 func array(el ...data) data     { return seq(tArray, el) }
 
+// b2u is the A-XDR boolean octet: any non-zero is TRUE; GBCS commands
+// use 0xFF (RTDS).
 func b2u(b bool) byte {
 	if b {
-		return 1
+		return 0xFF
 	}
 	return 0
 }
@@ -115,7 +117,9 @@ type item struct {
 	data data
 }
 
-func get(class uint16, o string, attr uint8) item { return item{kind: specGet, class: class, obis: o, id: attr} }
+func get(class uint16, o string, attr uint8) item {
+	return item{kind: specGet, class: class, obis: o, id: attr}
+}
 func set(class uint16, o string, attr uint8, v data) item {
 	return item{kind: specSet, class: class, obis: o, id: attr, data: v}
 }
@@ -188,5 +192,7 @@ func dlmsDateTime(t time.Time) []byte {
 }
 
 // dlmsNow and dlmsNever are the activation date-times "now" and "never".
-func dlmsNow() []byte   { return []byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0x80, 0x00, 0xFF} }
-func dlmsNever() []byte { return []byte{0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x80, 0x00, 0xFF} }
+func dlmsNow() []byte { return []byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0x80, 0x00, 0xFF} }
+func dlmsNever() []byte {
+	return []byte{0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x80, 0x00, 0xFF}
+}

@@ -155,7 +155,10 @@ func (c *ctx) dlmsRead(objs []annexObj) ([]byte, error) {
 // selective access} and protection parameters {2 authentication and
 // encryption, {transaction-id 04 ‖ counter, originator, recipient, "",
 // key-info {2 agreed key, {02 C(0e,2s) ECC CDH, ""}}}}. A log object
-// carries access selector 1 with its from/to DLMS date-times (RTDS form;
+// The transaction-id carries the command's counter (the ACB's when it
+// sends the read on the User's behalf); the originator system title is
+// the User's (the party the response is protected for; RTDS URP form).
+// A log object carries access selector 1 with its from/to DLMS date-times (RTDS form;
 // GBCS 8.5 is not among the sources), other objects {0, null}.
 func (c *ctx) protectedRead(dp string, objs []annexObj) ([]byte, error) {
 	var list []data
@@ -175,7 +178,7 @@ func (c *ctx) protectedRead(dp string, objs []annexObj) ([]byte, error) {
 	}
 	txid := append([]byte{byte(gbcs.CRAEncryption)}, be64(c.counter)...)
 	params := array(structure(enum(2), structure(
-		octets(txid), octets(c.originator[:]), octets(c.rid.Target[:]), octets(nil),
+		octets(txid), octets(c.rid.Originator[:]), octets(c.rid.Target[:]), octets(nil),
 		structure(enum(2), structure(octets([]byte{0x02}), octets(nil))))))
 	return c.accessRequest(action(30, dp, 1, structure(array(list...), params)))
 }

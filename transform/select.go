@@ -3,6 +3,7 @@ package transform
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -47,6 +48,18 @@ func (c *ctx) candidates() []*gbcs.UseCase {
 		for _, uc := range gbcs.LookupUseCase(name) {
 			if deviceMatches(uc, c.dev.Type) {
 				out = append(out, uc)
+			}
+		}
+	}
+	// combined catalogue entries such as "CCS05/CCS04"
+	for _, uc := range gbcs.UseCases() {
+		if !strings.Contains(uc.Name, "/") || !deviceMatches(uc, c.dev.Type) {
+			continue
+		}
+		for _, part := range strings.Split(uc.Name, "/") {
+			if slices.Contains(c.srv.GBCSUseCases, part) {
+				out = append(out, uc)
+				break
 			}
 		}
 	}

@@ -199,6 +199,14 @@ func init() {
 		}
 		return c.accessRequest(action(115, "0-0:19.40.0.255", 1, octets([]byte(strings.TrimSpace(s)))))
 	}
+	// 9.1 send the DCC-generated CIN: octet-string(4).
+	builders["ECS50"] = func(c *ctx) ([]byte, error) {
+		cin := c.opts.CustomerIdentificationNumber
+		if len(cin) != 4 {
+			return nil, c.errf("Options.CustomerIdentificationNumber must be the 4-digit CIN the DCC generated")
+		}
+		return c.accessRequest(set(1, "0-3:96.13.1.255", 2, octets([]byte(cin))))
+	}
 	// 8.9 read CHF device logs: backup_PAN (null) on the log and the
 	// historic log.
 	builders["CCS07"] = func(c *ctx) ([]byte, error) {

@@ -105,6 +105,9 @@ type Options struct {
 	// When set and the use case does not list that role among its remote
 	// parties, the ACB sends the command on the User's behalf.
 	UserRole duis.Role
+	// CustomerIdentificationNumber is the 4-digit CIN the DCC generates
+	// for 9.1 Request Customer Identification Number (ECS50 / GCS36).
+	CustomerIdentificationNumber string
 }
 
 // roleParty maps DCC User roles to the GBCS remote-party roles of the
