@@ -74,23 +74,11 @@ func TestRebuildCommands(t *testing.T) {
 			m.Raw = nil
 			m.SignatureField = true
 			m.Signature = append([]byte(nil), cm.Signature...)
-			if cm.MACHeader {
-				if err := sec.WrapMAC(m); err != nil {
-					if errors.Is(err, gbcs.ErrNoKey) {
-						noKey++
-						continue
-					}
-					t.Errorf("%s: MAC: %v", name, err)
-					continue
-				}
-			}
-			got, err := m.Marshal()
-			if err != nil {
-				t.Errorf("%s: %v", name, err)
+			switch macAndCompare(t, sec, m, cm.MACHeader, want, name) {
+			case rebuildNoKey:
+				noKey++
 				continue
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s: rebuilt command differs\n got %x\nwant %x", name, got, want)
+			case rebuildFailed:
 				continue
 			}
 			criticalOK++
@@ -130,21 +118,11 @@ func TestRebuildCommands(t *testing.T) {
 			SupplementaryRemotePartyCertificate: cm.SupplementaryRemotePartyCertificate,
 			Content:                             content, SignatureField: true,
 		}
-		if err := sec.WrapMAC(m); err != nil {
-			if errors.Is(err, gbcs.ErrNoKey) {
-				noKey++
-				continue
-			}
-			t.Errorf("%s: MAC: %v", name, err)
+		switch macAndCompare(t, sec, m, true, want, name) {
+		case rebuildNoKey:
+			noKey++
 			continue
-		}
-		got, err := m.Marshal()
-		if err != nil {
-			t.Errorf("%s: %v", name, err)
-			continue
-		}
-		if !bytes.Equal(got, want) {
-			t.Errorf("%s: rebuilt command differs\n got %x\nwant %x", name, got, want)
+		case rebuildFailed:
 			continue
 		}
 		nonCriticalOK++
@@ -154,4 +132,37 @@ func TestRebuildCommands(t *testing.T) {
 	if critical == 0 || nonCritical == 0 {
 		t.Error("no commands rebuilt")
 	}
+}
+
+type rebuildOutcome int
+
+const (
+	rebuildOK rebuildOutcome = iota
+	rebuildNoKey
+	rebuildFailed
+)
+
+// macAndCompare MACs m with the ACB key when mac is set, marshals it and
+// compares the bytes with want, reporting any difference.
+func macAndCompare(t *testing.T, sec *gbcs.Security, m *gbcs.Message, mac bool, want []byte, name string) rebuildOutcome {
+	t.Helper()
+	if mac {
+		if err := sec.WrapMAC(m); err != nil {
+			if errors.Is(err, gbcs.ErrNoKey) {
+				return rebuildNoKey
+			}
+			t.Errorf("%s: MAC: %v", name, err)
+			return rebuildFailed
+		}
+	}
+	got, err := m.Marshal()
+	if err != nil {
+		t.Errorf("%s: %v", name, err)
+		return rebuildFailed
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s: rebuilt command differs\n got %x\nwant %x", name, got, want)
+		return rebuildFailed
+	}
+	return rebuildOK
 }
