@@ -1,6 +1,6 @@
 package transform
 
-//go:generate sh -c "python3 gbz_gen.py $DOLLAR{ANNEX:-/work/shared/data/gbcs/spec/gbcs-use-cases-annex.html} GCS13a GCS13b GCS14 GCS13c GCS18 GCS20r GCS21a GCS21b GCS21f GCS21j GCS21k GCS21m GCS33 GCS38 GCS46 GCS60 > gbz_gen.go"
+//go:generate sh -c "python3 gbz_gen.py $DOLLAR{ANNEX:-/work/shared/data/gbcs/spec/gbcs-use-cases-annex.html} CS01b CS10a CS10b CS11 GCS01a GCS01b GCS02 GCS03 GCS04 GCS05 GCS06 GCS07 GCS09 GCS11 GCS13a GCS13b GCS13c GCS14 GCS15b GCS15c GCS15d GCS15e GCS16a GCS16b GCS17 GCS18 GCS20 GCS20r GCS21a GCS21b GCS21f GCS21j GCS21k GCS21m GCS23 GCS24a GCS25 GCS25a GCS31 GCS32 GCS33 GCS36 GCS38 GCS39 GCS40a GCS40b GCS40c GCS40d GCS41 GCS44 GCS46 GCS60 GCS61 > gbz_gen.go"
 
 import (
 	"encoding/binary"
@@ -13,46 +13,93 @@ import (
 // control, transaction sequence number = the component's position from 0,
 // command id, payload: little-endian ZCL fields).
 
-// gbzComponent is one GBZ use-case-specific component.
+// gbzComponent is one GBZ use-case-specific component of a template.
 type gbzComponent struct {
-	control      byte // extended header control (0x01 last)
+	control      byte // extended header control without the "last" bit
 	cluster      uint16
 	frameControl byte
 	command      byte
-	payload      []byte
+	fields       []gbzField
 }
 
-// gbzPayload encodes the components.
-func gbzPayload(comps []gbzComponent) ([]byte, error) {
-	if len(comps) == 0 || len(comps) > 0xFF {
-		return nil, fmt.Errorf("transform: GBZ payload with %d components", len(comps))
+// gbzField is one ZCL payload field of a template: the annex's element
+// name, its octets, and its constant value (nil: variable).
+type gbzField struct {
+	name  string
+	n     int
+	value []byte
+}
+
+// gbzResolver fills a variable field; it returns exactly f.n octets.
+type gbzResolver func(c *ctx, f gbzField) ([]byte, error)
+
+// gbzFields are resolvers by use case and then by element name; the ""
+// use case holds the ones common to all.
+var gbzFields = map[string]map[string]gbzResolver{
+	"": {
+		// "Set = current UTC time" (the DCC's clock).
+		"Issuer Event ID (UINT32)": func(c *ctx, f gbzField) ([]byte, error) { return c.nowUTC() },
+		"Message ID (UINT32)":      func(c *ctx, f gbzField) ([]byte, error) { return c.nowUTC() },
+	},
+}
+
+func (c *ctx) nowUTC() ([]byte, error) {
+	if c.opts.Now.IsZero() {
+		return nil, c.errf("use case %s needs the DCC's current time: Options.Now", c.uc.Name)
 	}
-	out := []byte{0x01, 0x09, byte(len(comps))}
-	for i, c := range comps {
-		ctl := c.control &^ 0x01
-		if i == len(comps)-1 {
+	return le32(utcSeconds(c.opts.Now)), nil
+}
+
+func le32(v uint32) []byte { return binary.LittleEndian.AppendUint32(nil, v) }
+func le16(v uint16) []byte { return binary.LittleEndian.AppendUint16(nil, v) }
+
+// gbzBuild fills the template of the chosen use case and encodes it.
+func (c *ctx) gbzBuild(tmpl []gbzComponent) ([]byte, error) {
+	if len(tmpl) == 0 || len(tmpl) > 0xFF {
+		return nil, fmt.Errorf("transform: GBZ payload with %d components", len(tmpl))
+	}
+	out := []byte{0x01, 0x09, byte(len(tmpl))}
+	for i, comp := range tmpl {
+		var payload []byte
+		for _, f := range comp.fields {
+			v := f.value
+			if v == nil {
+				r := gbzFields[c.uc.Name][f.name]
+				if r == nil {
+					r = gbzFields[""][f.name]
+				}
+				if r == nil {
+					return nil, c.unsupported(fmt.Sprintf("GBZ field %q has no mapping", f.name))
+				}
+				var err error
+				if v, err = r(c, f); err != nil {
+					return nil, err
+				}
+				if len(v) != f.n && f.n > 0 {
+					return nil, fmt.Errorf("transform: GBZ field %q: %d octets, want %d", f.name, len(v), f.n)
+				}
+			}
+			payload = append(payload, v...)
+		}
+		ctl := comp.control &^ 0x01
+		if i == len(tmpl)-1 {
 			ctl |= 0x01
 		}
-		n := 3 + len(c.payload)
+		n := 3 + len(payload)
 		if n > 0xFFFF {
 			return nil, fmt.Errorf("transform: GBZ component too long")
 		}
 		out = append(out, ctl)
-		out = binary.BigEndian.AppendUint16(out, c.cluster)
+		out = binary.BigEndian.AppendUint16(out, comp.cluster)
 		out = binary.BigEndian.AppendUint16(out, uint16(n))
-		out = append(out, c.frameControl, byte(i), c.command)
-		out = append(out, c.payload...)
+		out = append(out, comp.frameControl, byte(i), comp.command)
+		out = append(out, payload...)
 	}
 	return out, nil
 }
 
-// gbzConstant builds a use case whose annex command template is constant.
-func gbzConstant(name string) func(c *ctx) ([]byte, error) {
-	return func(c *ctx) ([]byte, error) { return gbzPayload(gbzConst[name]) }
-}
-
 func init() {
-	for name := range gbzConst {
-		builders[name] = gbzConstant(name)
+	for name, tmpl := range gbzTemplates {
+		builders[name] = func(c *ctx) ([]byte, error) { return c.gbzBuild(tmpl) }
 	}
 }

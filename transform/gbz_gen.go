@@ -2,68 +2,539 @@
 
 package transform
 
-// gbzConst are the GBZ command templates of the annex with constant content.
-var gbzConst = map[string][]gbzComponent{
+// gbzTemplates are the command parts of the annex's GBZ message templates:
+// per component the header constants and the ZCL payload fields, constant
+// (value set, little-endian) or variable (value nil: filled by the mapping).
+var gbzTemplates = map[string][]gbzComponent{
+	"CS01b": {
+		{control: 0x00, cluster: 0x0705, frameControl: 0x01, command: 0x04, fields: []gbzField{
+			{"Originating Device (ENUM8)", 1, []byte{0x00}},
+			{"TopUp Code (OCTETSTRING)", 21, nil},
+		}},
+	},
+	"CS10a": {
+		{control: 0x00, cluster: 0x0709, frameControl: 0x01, command: 0x00, fields: []gbzField{
+			{"Event Control / Log ID (BITMAP8)", 1, nil},
+			{"Event ID (UINT16)", 2, []byte{0x00, 0x00}},
+			{"Start Time (UTCTime)", 4, nil},
+			{"End Time (UTCTime)", 4, nil},
+			{"Number of Events (UINT8)", 1, []byte{0x00}},
+			{"Event Offset (UINT16)", 2, []byte{0x00, 0x00}},
+		}},
+	},
+	"CS10b": {
+		{control: 0x00, cluster: 0x0709, frameControl: 0x01, command: 0x00, fields: []gbzField{
+			{"Event Control / Log ID (BITMAP8)", 1, nil},
+			{"Event ID (UINT16)", 2, []byte{0x00, 0x00}},
+			{"Start Time (UTCTime)", 4, nil},
+			{"End Time (UTCTime)", 4, nil},
+			{"Number of Events (UINT8)", 1, []byte{0x00}},
+			{"Event Offset (UINT16)", 2, []byte{0x00, 0x00}},
+		}},
+	},
+	"CS11": {
+		{control: 0x00, cluster: 0x0709, frameControl: 0x01, command: 0x01, fields: []gbzField{
+			{"Log ID (UINT8)", 1, []byte{0x03}},
+		}},
+	},
+	"GCS02": {
+		{control: 0x00, cluster: 0x0705, frameControl: 0x01, command: 0x06, fields: []gbzField{
+			{"Provider ID (UINT32)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
+			{"Issuer Event ID (UINT32)", 4, nil},
+			{"Implementation Date/Time (UTCTime)", 4, nil},
+			{"Proposed Payment Control Configuration (BITMAP16)", 2, []byte{0x94, 0x0C}},
+			{"Cut Off Value (INT32)", 4, []byte{0xFF, 0xFF, 0xFF, 0xFF}},
+		}},
+	},
+	"GCS03": {
+		{control: 0x00, cluster: 0x0705, frameControl: 0x01, command: 0x06, fields: []gbzField{
+			{"Provider ID (UINT32)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
+			{"Issuer Event ID (UINT32)", 4, nil},
+			{"Implementation Date/Time (UTCTime)", 4, nil},
+			{"Proposed Payment Control Configuration (BITMAP16)", 2, nil},
+			{"Cut Off Value (INT32)", 4, nil},
+		}},
+	},
+	"GCS04": {
+		{control: 0x00, cluster: 0x0705, frameControl: 0x01, command: 0x02, fields: []gbzField{
+			{"Issuer Event ID (UINT32)", 4, nil},
+			{"Debt Label (OCTETSTRING)", 1, []byte{0x00}},
+			{"Debt Amount (INT32)", 4, nil},
+			{"Debt Recovery Method (ENUM8)", 1, []byte{0x00}},
+			{"Debt Amount Type (ENUM8)", 1, []byte{0x01}},
+			{"Debt Recovery Start Time (UINT32)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
+			{"Debt Recovery Collection Time (UINT16)", 2, []byte{0x00, 0x00}},
+			{"Debt Recovery Frequency (ENUM8)", 1, nil},
+			{"Debt Recovery Amount (INT32)", 4, nil},
+			{"Debt Recovery Balance Percentage (UINT16)", 2, []byte{0x00, 0x00}},
+		}},
+		{control: 0x00, cluster: 0x0705, frameControl: 0x01, command: 0x02, fields: []gbzField{
+			{"Issuer Event ID (UINT32)", 4, nil},
+			{"Debt Label (OCTETSTRING)", 1, []byte{0x00}},
+			{"Debt Amount (INT32)", 4, nil},
+			{"Debt Recovery Method (ENUM8)", 1, []byte{0x00}},
+			{"Debt Amount Type (ENUM8)", 1, []byte{0x03}},
+			{"Debt Recovery Start Time (UINT32)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
+			{"Debt Recovery Collection Time (UINT16)", 2, []byte{0x00, 0x00}},
+			{"Debt Recovery Frequency (ENUM8)", 1, nil},
+			{"Debt Recovery Amount (INT32)", 4, nil},
+			{"Debt Recovery Balance Percentage (UINT16)", 2, []byte{0x00, 0x00}},
+		}},
+		{control: 0x00, cluster: 0x0705, frameControl: 0x01, command: 0x02, fields: []gbzField{
+			{"Issuer Event ID (UINT32)", 4, nil},
+			{"Debt Label (OCTETSTRING)", 1, []byte{0x00}},
+			{"Debt Amount (INT32)", 4, nil},
+			{"Debt Recovery Method (ENUM8)", 1, []byte{0x01}},
+			{"Debt Amount Type (ENUM8)", 1, []byte{0x05}},
+			{"Debt Recovery Start Time (UINT32)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
+			{"Debt Recovery Collection Time (UINT16)", 2, []byte{0x00, 0x00}},
+			{"Debt Recovery Frequency (ENUM8)", 1, []byte{0x01}},
+			{"Debt Recovery Amount (INT32)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
+			{"Debt Recovery Balance Percentage (UINT16)", 2, nil},
+		}},
+	},
+	"GCS06": {
+		{control: 0x00, cluster: 0x0705, frameControl: 0x01, command: 0x00, fields: []gbzField{
+			{"Command Issue Date/ Time (UTCTime)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
+			{"Originating Device (ENUM8)", 1, []byte{0x00}},
+		}},
+	},
+	"GCS09": {
+		{control: 0x00, cluster: 0x0708, frameControl: 0x09, command: 0x00, fields: []gbzField{
+			{"Provider ID (UINT32)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
+			{"Issuer Event ID (UINT32)", 4, nil},
+			{"Tariff Type (BITMAP8 (NIBBLES))", 1, []byte{0x00}},
+			{"Implementation Date/Time (UTCtime)", 4, nil},
+			{"Proposed Tenancy Change Control (BITMAP32)", 4, []byte{0x00, 0x02, 0x00, 0x00}},
+		}},
+	},
+	"GCS11": {
+		{control: 0x00, cluster: 0x0708, frameControl: 0x09, command: 0x02, fields: []gbzField{
+			{"Issuer Event ID (UINT32)", 4, nil},
+			{"Implementation Date/Time (UTCTime)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
+			{"Duration in minutes (UINT16)", 2, []byte{0x00, 0x00}},
+			{"Password Type (ENUM8)", 1, []byte{0x02}},
+			{"Password (OCTETSTRING)", 1, []byte{0x00}},
+		}},
+	},
 	"GCS13a": {
-		{control: 0x01, cluster: 0x0702, frameControl: 0x00, command: 0x00, payload: []byte{0x02, 0x03, 0x01, 0x03, 0x00, 0x03, 0x00, 0x00}},
+		{control: 0x00, cluster: 0x0702, frameControl: 0x00, command: 0x00, fields: []gbzField{
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x02, 0x03}},
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x01, 0x03}},
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x00, 0x03}},
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x00, 0x00}},
+		}},
 	},
 	"GCS13b": {
-		{control: 0x01, cluster: 0x0702, frameControl: 0x00, command: 0x00, payload: []byte{0x00, 0x07, 0x01, 0x07, 0x02, 0x07, 0x03, 0x07, 0x02, 0x03, 0x01, 0x03, 0x00, 0x03}},
-	},
-	"GCS14": {
-		{control: 0x00, cluster: 0x0700, frameControl: 0x00, command: 0x00, payload: []byte{0x17, 0x06, 0x16, 0x06}},
-		{control: 0x01, cluster: 0x0705, frameControl: 0x00, command: 0x00, payload: []byte{0x05, 0x00, 0x02, 0x00, 0x01, 0x00, 0x31, 0x02, 0x11, 0x02, 0x21, 0x02}},
+		{control: 0x00, cluster: 0x0702, frameControl: 0x00, command: 0x00, fields: []gbzField{
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x00, 0x07}},
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x01, 0x07}},
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x02, 0x07}},
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x03, 0x07}},
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x02, 0x03}},
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x01, 0x03}},
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x00, 0x03}},
+		}},
 	},
 	"GCS13c": {
-		{control: 0x01, cluster: 0x0702, frameControl: 0x00, command: 0x00, payload: []byte{0x02, 0x03, 0x01, 0x03, 0x00, 0x03, 0x00, 0x01, 0x02, 0x01, 0x04, 0x01, 0x06, 0x01}},
+		{control: 0x00, cluster: 0x0702, frameControl: 0x00, command: 0x00, fields: []gbzField{
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x02, 0x03}},
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x01, 0x03}},
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x00, 0x03}},
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x00, 0x01}},
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x02, 0x01}},
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x04, 0x01}},
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x06, 0x01}},
+		}},
+	},
+	"GCS14": {
+		{control: 0x00, cluster: 0x0700, frameControl: 0x00, command: 0x00, fields: []gbzField{
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x17, 0x06}},
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x16, 0x06}},
+		}},
+		{control: 0x00, cluster: 0x0705, frameControl: 0x00, command: 0x00, fields: []gbzField{
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x05, 0x00}},
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x02, 0x00}},
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x01, 0x00}},
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x31, 0x02}},
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x11, 0x02}},
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x21, 0x02}},
+		}},
+	},
+	"GCS15b": {
+		{control: 0x00, cluster: 0x0705, frameControl: 0x01, command: 0x07, fields: []gbzField{
+			{"Earliest Start Time (UTCTime)", 4, nil},
+			{"Latest End Time (UTCTime)", 4, nil},
+			{"Snapshot Offset (UINT8)", 1, nil},
+			{"Snapshot Cause (BITMAP32)", 4, []byte{0x08, 0x60, 0x00, 0x00}},
+		}},
+		{control: 0x00, cluster: 0x0702, frameControl: 0x01, command: 0x06, fields: []gbzField{
+			{"Earliest Start Time (UTCTime)", 4, nil},
+			{"Latest End Time (UTCTime)", 4, nil},
+			{"Snapshot Offset (UINT8)", 1, nil},
+			{"Snapshot Cause (BITMAP32)", 4, []byte{0x08, 0x60, 0x00, 0x00}},
+		}},
+	},
+	"GCS15c": {
+		{control: 0x00, cluster: 0x0702, frameControl: 0x01, command: 0x06, fields: []gbzField{
+			{"Earliest Start Time (UTCTime)", 4, nil},
+			{"Latest End Time (UTCTime)", 4, nil},
+			{"Snapshot Offset (UINT8)", 1, nil},
+			{"Snapshot Cause (BITMAP32)", 4, []byte{0x02, 0x00, 0x00, 0x00}},
+		}},
+		{control: 0x00, cluster: 0x0705, frameControl: 0x01, command: 0x07, fields: []gbzField{
+			{"Earliest Start Time (UTCTime)", 4, nil},
+			{"Latest End Time (UTCTime)", 4, nil},
+			{"Snapshot Offset (UINT8)", 1, nil},
+			{"Snapshot Cause (BITMAP32)", 4, []byte{0x02, 0x00, 0x00, 0x00}},
+		}},
+	},
+	"GCS15d": {
+		{control: 0x10, cluster: 0x0705, frameControl: 0x01, command: 0x0A, fields: []gbzField{
+			{"From Date Time", 4, nil},
+			{"Latest End Time (UTCTime)", 4, nil},
+			{"Number of Debts (UINT8)", 1, []byte{0x0A}},
+			{"Debt Type (ENUM8)", 1, []byte{0x02}},
+		}},
+	},
+	"GCS15e": {
+		{control: 0x10, cluster: 0x0705, frameControl: 0x01, command: 0x08, fields: []gbzField{
+			{"From Date Time", 4, nil},
+			{"Latest End Time (UTCTime)", 4, nil},
+			{"Number of Records (UINT8)", 1, []byte{0x05}},
+		}},
+	},
+	"GCS16a": {
+		{control: 0x00, cluster: 0x0702, frameControl: 0x01, command: 0x06, fields: []gbzField{
+			{"Earliest Start Time (UTCTime)", 4, nil},
+			{"Latest End Time (UTCTime)", 4, nil},
+			{"Snapshot Offset (UINT8)", 1, nil},
+			{"Snapshot Cause (BITMAP32)", 4, []byte{0x01, 0x00, 0x00, 0x00}},
+		}},
+	},
+	"GCS16b": {
+		{control: 0x00, cluster: 0x0705, frameControl: 0x01, command: 0x07, fields: []gbzField{
+			{"Earliest Start Time (UTCTime)", 4, nil},
+			{"Latest End Time (UTCTime)", 4, nil},
+			{"Snapshot Offset (UINT8)", 1, nil},
+			{"Snapshot Cause (BITMAP32)", 4, []byte{0x01, 0x00, 0x00, 0x00}},
+		}},
+	},
+	"GCS17": {
+		{control: 0x00, cluster: 0x0702, frameControl: 0x01, command: 0x08, fields: []gbzField{
+			{"SampleID (UINT16)", 2, []byte{0x00, 0x00}},
+			{"EarliestSampleTime (UTCTime)", 4, nil},
+			{"SampleType (ENUM8)", 1, []byte{0x00}},
+			{"NumberOfSamples (UINT16)", 2, nil},
+		}},
 	},
 	"GCS18": {
-		{control: 0x01, cluster: 0x0702, frameControl: 0x01, command: 0x08, payload: []byte{0x02, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x29, 0x00}},
+		{control: 0x00, cluster: 0x0702, frameControl: 0x01, command: 0x08, fields: []gbzField{
+			{"SampleID (UINT16)", 2, []byte{0x02, 0x00}},
+			{"EarliestSampleTime (UTCTime)", 4, []byte{0x01, 0x00, 0x00, 0x00}},
+			{"SampleType (ENUM8)", 1, []byte{0x00}},
+			{"NumberOfSamples (UINT16)", 2, []byte{0x29, 0x00}},
+		}},
 	},
 	"GCS20r": {
-		{control: 0x01, cluster: 0x0708, frameControl: 0x09, command: 0x05, payload: []byte{0xFF, 0x81}},
+		{control: 0x00, cluster: 0x0708, frameControl: 0x09, command: 0x05, fields: []gbzField{
+			{"Event ID (UINT16)", 2, []byte{0xFF, 0x81}},
+		}},
 	},
 	"GCS21a": {
-		{control: 0x00, cluster: 0x0700, frameControl: 0x00, command: 0x00, payload: []byte{0x06, 0x03, 0x05, 0x03, 0x04, 0x03, 0x03, 0x03, 0x02, 0x03}},
-		{control: 0x01, cluster: 0x0702, frameControl: 0x00, command: 0x00, payload: []byte{0x13, 0x0B, 0x12, 0x0B, 0x11, 0x0B, 0x10, 0x0B, 0x14, 0x0B, 0x15, 0x0B}},
+		{control: 0x00, cluster: 0x0700, frameControl: 0x00, command: 0x00, fields: []gbzField{
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x06, 0x03}},
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x05, 0x03}},
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x04, 0x03}},
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x03, 0x03}},
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x02, 0x03}},
+		}},
+		{control: 0x00, cluster: 0x0702, frameControl: 0x00, command: 0x00, fields: []gbzField{
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x13, 0x0B}},
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x12, 0x0B}},
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x11, 0x0B}},
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x10, 0x0B}},
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x14, 0x0B}},
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x15, 0x0B}},
+		}},
 	},
 	"GCS21b": {
-		{control: 0x00, cluster: 0x0705, frameControl: 0x00, command: 0x00, payload: []byte{0x39, 0x02, 0x06, 0x00, 0x16, 0x02, 0x26, 0x02, 0x40, 0x00, 0x10, 0x00, 0x11, 0x00, 0x31, 0x00, 0x21, 0x00, 0x22, 0x00, 0x17, 0x02, 0x27, 0x02}},
-		{control: 0x00, cluster: 0x0700, frameControl: 0x00, command: 0x00, payload: []byte{0x17, 0x06}},
-		{control: 0x00, cluster: 0x0707, frameControl: 0x01, command: 0x01, payload: []byte{0x00, 0x00, 0x00, 0x00, 0xFE, 0xFF, 0xFF, 0xFF, 0x01, 0x00}},
-		{control: 0x00, cluster: 0x0707, frameControl: 0x01, command: 0x02, payload: []byte{0x00, 0x00, 0x00, 0x00, 0xFE, 0xFF, 0xFF, 0xFF, 0x01, 0x00}},
-		{control: 0x00, cluster: 0x0707, frameControl: 0x01, command: 0x03, payload: []byte{0x00, 0x00, 0x00, 0x00, 0xFE, 0xFF, 0xFF, 0xFF}},
-		{control: 0x01, cluster: 0x0707, frameControl: 0x01, command: 0x04, payload: []byte{0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00, 0x00, 0xFE, 0xFF, 0xFF, 0xFF}},
+		{control: 0x00, cluster: 0x0705, frameControl: 0x00, command: 0x00, fields: []gbzField{
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x39, 0x02}},
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x06, 0x00}},
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x16, 0x02}},
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x26, 0x02}},
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x40, 0x00}},
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x10, 0x00}},
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x11, 0x00}},
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x31, 0x00}},
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x21, 0x00}},
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x22, 0x00}},
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x17, 0x02}},
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x27, 0x02}},
+		}},
+		{control: 0x00, cluster: 0x0700, frameControl: 0x00, command: 0x00, fields: []gbzField{
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x17, 0x06}},
+		}},
+		{control: 0x00, cluster: 0x0707, frameControl: 0x01, command: 0x01, fields: []gbzField{
+			{"Provider ID (UINT32)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
+			{"Issuer Calendar ID (UINT32)", 4, []byte{0xFE, 0xFF, 0xFF, 0xFF}},
+			{"Start Day Id (UINT8)", 1, []byte{0x01}},
+			{"Number of Days (UINT8)", 1, []byte{0x00}},
+		}},
+		{control: 0x00, cluster: 0x0707, frameControl: 0x01, command: 0x02, fields: []gbzField{
+			{"Provider ID (UINT32)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
+			{"Issuer Calendar ID (UINT32)", 4, []byte{0xFE, 0xFF, 0xFF, 0xFF}},
+			{"Start Week Id (UINT8)", 1, []byte{0x01}},
+			{"Number of Weeks (UINT8)", 1, []byte{0x00}},
+		}},
+		{control: 0x00, cluster: 0x0707, frameControl: 0x01, command: 0x03, fields: []gbzField{
+			{"Provider ID (UINT32)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
+			{"Issuer Calendar ID (UINT32)", 4, []byte{0xFE, 0xFF, 0xFF, 0xFF}},
+		}},
+		{control: 0x00, cluster: 0x0707, frameControl: 0x01, command: 0x04, fields: []gbzField{
+			{"Start Time (UTCTime)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
+			{"Number of Events (UINT8)", 1, []byte{0x00}},
+			{"Calendar Type (ENUM8)", 1, []byte{0x03}},
+			{"Provider ID (UINT32)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
+			{"Issuer Calendar ID (UINT32)", 4, []byte{0xFE, 0xFF, 0xFF, 0xFF}},
+		}},
 	},
 	"GCS21f": {
-		{control: 0x00, cluster: 0x0700, frameControl: 0x00, command: 0x00, payload: []byte{0x03, 0x02, 0x02, 0x02, 0x00, 0x01, 0x01, 0x01, 0x02, 0x01, 0x15, 0x06, 0x00, 0x04, 0x01, 0x04, 0x02, 0x04, 0x03, 0x04, 0x10, 0x04, 0x20, 0x04, 0x30, 0x04, 0x40, 0x04, 0x16, 0x06, 0x17, 0x06, 0x01, 0x03}},
-		{control: 0x00, cluster: 0x0707, frameControl: 0x01, command: 0x01, payload: []byte{0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0x01, 0x00}},
-		{control: 0x00, cluster: 0x0707, frameControl: 0x01, command: 0x02, payload: []byte{0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0x01, 0x00}},
-		{control: 0x00, cluster: 0x0707, frameControl: 0x01, command: 0x03, payload: []byte{0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0xFF}},
-		{control: 0x00, cluster: 0x0707, frameControl: 0x01, command: 0x04, payload: []byte{0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0xFF}},
-		{control: 0x01, cluster: 0x0700, frameControl: 0x01, command: 0x00, payload: []byte{0x00}},
+		{control: 0x00, cluster: 0x0700, frameControl: 0x00, command: 0x00, fields: []gbzField{
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x03, 0x02}},
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x02, 0x02}},
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x00, 0x01}},
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x01, 0x01}},
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x02, 0x01}},
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x15, 0x06}},
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x00, 0x04}},
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x01, 0x04}},
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x02, 0x04}},
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x03, 0x04}},
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x10, 0x04}},
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x20, 0x04}},
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x30, 0x04}},
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x40, 0x04}},
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x16, 0x06}},
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x17, 0x06}},
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x01, 0x03}},
+		}},
+		{control: 0x00, cluster: 0x0707, frameControl: 0x01, command: 0x01, fields: []gbzField{
+			{"Provider ID (UINT32)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
+			{"Issuer Calendar ID (UINT32)", 4, []byte{0xFF, 0xFF, 0xFF, 0xFF}},
+			{"Start Day ID (UINT8)", 1, []byte{0x01}},
+			{"Number of Days (UINT8)", 1, []byte{0x00}},
+		}},
+		{control: 0x00, cluster: 0x0707, frameControl: 0x01, command: 0x02, fields: []gbzField{
+			{"Provider ID (UINT32)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
+			{"Issuer Calendar ID (UINT32)", 4, []byte{0xFF, 0xFF, 0xFF, 0xFF}},
+			{"Start Week Id (UINT8)", 1, []byte{0x01}},
+			{"Number of Weeks (UINT8)", 1, []byte{0x00}},
+		}},
+		{control: 0x00, cluster: 0x0707, frameControl: 0x01, command: 0x03, fields: []gbzField{
+			{"Provider ID (UINT32)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
+			{"Issuer Calendar ID (UINT32)", 4, []byte{0xFF, 0xFF, 0xFF, 0xFF}},
+		}},
+		{control: 0x00, cluster: 0x0707, frameControl: 0x01, command: 0x04, fields: []gbzField{
+			{"Start Time (UTCTime)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
+			{"Number of Events (UINT8)", 1, []byte{0x00}},
+			{"Calendar Type (ENUM8)", 1, []byte{0x00}},
+			{"Provider ID (UINT32)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
+			{"Issuer Calendar ID (UINT32)", 4, []byte{0xFF, 0xFF, 0xFF, 0xFF}},
+		}},
+		{control: 0x00, cluster: 0x0700, frameControl: 0x01, command: 0x00, fields: []gbzField{
+			{"Command Options (BITMAP8)", 1, []byte{0x00}},
+		}},
 	},
 	"GCS21j": {
-		{control: 0x01, cluster: 0x0705, frameControl: 0x00, command: 0x00, payload: []byte{0x00, 0x00}},
+		{control: 0x00, cluster: 0x0705, frameControl: 0x00, command: 0x00, fields: []gbzField{
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x00, 0x00}},
+		}},
 	},
 	"GCS21k": {
-		{control: 0x01, cluster: 0x0700, frameControl: 0x01, command: 0x0B, payload: []byte{0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0x01, 0x00}},
+		{control: 0x00, cluster: 0x0700, frameControl: 0x01, command: 0x0B, fields: []gbzField{
+			{"Earliest Start Time (UTCTime)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
+			{"Min. Issuer Event ID (UINT32)", 4, []byte{0xFF, 0xFF, 0xFF, 0xFF}},
+			{"Number of Commands (UINT8)", 1, []byte{0x01}},
+			{"Tariff Type (BITMAP8 (NIBBLES))", 1, []byte{0x00}},
+		}},
 	},
 	"GCS21m": {
-		{control: 0x00, cluster: 0x0000, frameControl: 0x00, command: 0x00, payload: []byte{0x04, 0x00, 0x05, 0x00}},
-		{control: 0x01, cluster: 0x0702, frameControl: 0x00, command: 0x00, payload: []byte{0x08, 0x06, 0x07, 0x06}},
+		{control: 0x00, cluster: 0x0000, frameControl: 0x00, command: 0x00, fields: []gbzField{
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x04, 0x00}},
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x05, 0x00}},
+		}},
+		{control: 0x00, cluster: 0x0702, frameControl: 0x00, command: 0x00, fields: []gbzField{
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x08, 0x06}},
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x07, 0x06}},
+		}},
+	},
+	"GCS23": {
+		{control: 0x00, cluster: 0x0700, frameControl: 0x09, command: 0x02, fields: []gbzField{
+			{"Issuer Event ID (UINT32)", 4, nil},
+			{"Start Time (UTCTime)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
+			{"Conversion Factor (UINT32)", 4, nil},
+			{"Conversion Factor Trailing Digit (BITMAP8 (NIBBLES))", 1, []byte{0x50}},
+		}},
+		{control: 0x00, cluster: 0x0700, frameControl: 0x09, command: 0x03, fields: []gbzField{
+			{"Issuer Event ID (UINT32)", 4, nil},
+			{"Start Time (UTCtime)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
+			{"Calorific Value (UINT32)", 4, nil},
+			{"Calorific Value Unit (ENUM8)", 1, []byte{0x01}},
+			{"Calorific Value Trailing Digit (BITMAP8 (NIBBLES))", 1, []byte{0x10}},
+		}},
+	},
+	"GCS24a": {
+		{control: 0x00, cluster: 0x0702, frameControl: 0x01, command: 0x0E, fields: []gbzField{
+			{"Provider ID (UINT32)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
+			{"Issuer Event ID (UINT32)", 4, nil},
+			{"Uncontrolled Flow Threshold (UINT16)", 2, nil},
+			{"Unit of Measure (ENUM8)", 1, []byte{0x01}},
+			{"Multiplier (UINT16)", 2, []byte{0x01, 0x00}},
+			{"Divisor (UINT16)", 2, []byte{0x10, 0x27}},
+			{"Stabilisation Period (UINT8)", 1, nil},
+			{"Measurement Period (UINT16)", 2, nil},
+		}},
+		{control: 0x00, cluster: 0x0702, frameControl: 0x01, command: 0x0D, fields: []gbzField{
+			{"Issuer Event ID (UINT32)", 4, nil},
+			{"SupplyTamper State (ENUM8)", 1, nil},
+			{"SupplyDepletion State (ENUM8)", 1, nil},
+			{"SupplyUncontrolled FlowState (ENUM8)", 1, []byte{0x00}},
+			{"LoadLimitSupply State (ENUM8)", 1, []byte{0x03}},
+		}},
+	},
+	"GCS25": {
+		{control: 0x00, cluster: 0x0700, frameControl: 0x09, command: 0x09, fields: []gbzField{
+			{"Provider ID (UINT32)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
+			{"Issuer Event ID (UINT32)", 4, nil},
+			{"Billing Period Start Time (UTCTime)", 4, nil},
+			{"Billing Period Duration (UINT24)", 3, []byte{0x01, 0x00, 0x00}},
+			{"Billing Period Duration Type (BITMAP8)", 1, nil},
+			{"Tariff Type (BITMAP8 (NIBBLES))", 1, []byte{0x00}},
+		}},
+		{control: 0x00, cluster: 0x0700, frameControl: 0x09, command: 0x01, fields: []gbzField{
+			{"Provider ID (UINT32)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
+			{"Issuer Event ID (UINT32)", 4, nil},
+			{"Block Period Start Time (UTCTime)", 4, nil},
+			{"Block Period Duration (UINT24)", 3, []byte{0x01, 0x00, 0x00}},
+			{"Block Period Control (BITMAP8)", 1, []byte{0x02}},
+			{"Block Period Duration Type (BITMAP8)", 1, nil},
+			{"Tariff Type (BITMAP8 (NIBBLES))", 1, []byte{0x00}},
+			{"Tariff Resolution Period (ENUM8)", 1, []byte{0x01}},
+		}},
+	},
+	"GCS25a": {
+		{control: 0x00, cluster: 0x0700, frameControl: 0x09, command: 0x09, fields: []gbzField{
+			{"Provider ID (UINT32)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
+			{"Issuer Event ID (UINT32)", 4, nil},
+			{"Billing Period Start Time (UTCTime)", 4, nil},
+			{"Billing Period Duration (UINT24)", 3, nil},
+			{"Billing Period Duration Type (BITMAP8)", 1, nil},
+			{"Tariff Type (BITMAP8 (NIBBLES))", 1, []byte{0x00}},
+		}},
+		{control: 0x00, cluster: 0x0700, frameControl: 0x09, command: 0x01, fields: []gbzField{
+			{"Provider ID (UINT32)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
+			{"Issuer Event ID (UINT32)", 4, nil},
+			{"Block Period Start Time (UTCTime)", 4, nil},
+			{"Block Period Duration (UINT24)", 3, nil},
+			{"Block Period Control (BITMAP8)", 1, []byte{0x02}},
+			{"Block Period Duration Type (BITMAP8)", 1, nil},
+			{"Tariff Type (BITMAP8 (NIBBLES))", 1, []byte{0x00}},
+			{"Tariff Resolution Period (ENUM8)", 1, []byte{0x01}},
+		}},
+	},
+	"GCS31": {
+		{control: 0x00, cluster: 0x0702, frameControl: 0x01, command: 0x07, fields: []gbzField{
+			{"Issuer Event ID (UINT32)", 4, nil},
+			{"StartSampling Time (UTCTime)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
+			{"SampleType (ENUM8)", 1, []byte{0x00}},
+			{"SampleRequest Interval (UINT16)", 2, []byte{0x68, 0x01}},
+			{"MaxNumberof Samples (UINT16)", 2, []byte{0x29, 0x00}},
+		}},
+	},
+	"GCS32": {
+		{control: 0x00, cluster: 0x0702, frameControl: 0x01, command: 0x0B, fields: []gbzField{
+			{"Provider ID (UINT32)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
+			{"Issuer Event ID (UINT32)", 4, nil},
+			{"Request Date/ Time (UTCtime)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
+			{"Implementation Date/Time (UTCtime)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
+			{"Proposed Supply Status (ENUM8)", 1, []byte{0x00}},
+			{"Supply Control Bits (BITMAP8 (NIBBLES))", 1, []byte{0x01}},
+		}},
 	},
 	"GCS33": {
-		{control: 0x01, cluster: 0x0702, frameControl: 0x00, command: 0x00, payload: []byte{0x05, 0x02, 0x14, 0x00}},
+		{control: 0x00, cluster: 0x0702, frameControl: 0x00, command: 0x00, fields: []gbzField{
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x05, 0x02}},
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x14, 0x00}},
+		}},
 	},
 	"GCS38": {
-		{control: 0x01, cluster: 0x0702, frameControl: 0x00, command: 0x00, payload: []byte{0x06, 0x02}},
+		{control: 0x00, cluster: 0x0702, frameControl: 0x00, command: 0x00, fields: []gbzField{
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x06, 0x02}},
+		}},
+	},
+	"GCS39": {
+		{control: 0x00, cluster: 0x0702, frameControl: 0x01, command: 0x0B, fields: []gbzField{
+			{"Provider ID (UINT32)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
+			{"Issuer Event ID (UINT32)", 4, nil},
+			{"Request Date/Time (UTCtime)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
+			{"Implementation Date/Time (UTCtime)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
+			{"Proposed Supply Status (ENUM8)", 1, []byte{0x01}},
+			{"Supply Control Bits (BITMAP8 (NIBBLES))", 1, []byte{0x01}},
+		}},
+	},
+	"GCS40a": {
+		{control: 0x00, cluster: 0x0705, frameControl: 0x01, command: 0x05, fields: []gbzField{
+			{"Issuer Event ID (UINT32)", 4, nil},
+			{"Start Time (UTCtime)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
+			{"Credit Adjustment Type (ENUM8)", 1, []byte{0x00}},
+			{"Credit Adjustment Value (INT32)", 4, nil},
+		}},
+	},
+	"GCS40b": {
+		{control: 0x00, cluster: 0x0705, frameControl: 0x01, command: 0x05, fields: []gbzField{
+			{"Issuer Event ID (UINT32)", 4, nil},
+			{"Start Time (UTCtime)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
+			{"Credit Adjustment Type (ENUM8)", 1, []byte{0x01}},
+			{"Credit Adjustment Value (INT32)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
+		}},
+	},
+	"GCS40c": {
+		{control: 0x00, cluster: 0x0705, frameControl: 0x01, command: 0x05, fields: []gbzField{
+			{"Issuer Event ID (UINT32)", 4, nil},
+			{"Start Time (UTCtime)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
+			{"Credit Adjustment Type (ENUM8)", 1, []byte{0x03}},
+			{"Credit Adjustment Value (INT32)", 4, nil},
+		}},
+	},
+	"GCS40d": {
+		{control: 0x00, cluster: 0x0705, frameControl: 0x01, command: 0x05, fields: []gbzField{
+			{"Issuer Event ID (UINT32)", 4, nil},
+			{"Start Time (UTCtime)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
+			{"Credit Adjustment Type (ENUM8)", 1, []byte{0x02}},
+			{"Credit Adjustment Value (INT32)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
+		}},
 	},
 	"GCS46": {
-		{control: 0x01, cluster: 0x0702, frameControl: 0x00, command: 0x00, payload: []byte{0x07, 0x03}},
+		{control: 0x00, cluster: 0x0702, frameControl: 0x00, command: 0x00, fields: []gbzField{
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x07, 0x03}},
+		}},
 	},
 	"GCS60": {
-		{control: 0x00, cluster: 0x0702, frameControl: 0x00, command: 0x00, payload: []byte{0x00, 0x0A}},
-		{control: 0x01, cluster: 0x0705, frameControl: 0x00, command: 0x00, payload: []byte{0x01, 0x00}},
+		{control: 0x00, cluster: 0x0702, frameControl: 0x00, command: 0x00, fields: []gbzField{
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x00, 0x0A}},
+		}},
+		{control: 0x00, cluster: 0x0705, frameControl: 0x00, command: 0x00, fields: []gbzField{
+			{"Attribute Identifier (ENUM16)", 2, []byte{0x01, 0x00}},
+		}},
+	},
+	"GCS61": {
+		{control: 0x00, cluster: 0x0702, frameControl: 0x01, command: 0x08, fields: []gbzField{
+			{"SampleID (UINT16)", 2, []byte{0x01, 0x00}},
+			{"EarliestSampleTime (UTCTime)", 4, nil},
+			{"SampleType (ENUM8)", 1, []byte{0x00}},
+			{"NumberOfSamples (UINT16)", 2, nil},
+		}},
 	},
 }

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/opendcc/opendcc/duis"
 	"github.com/opendcc/opendcc/eui"
@@ -103,6 +104,10 @@ func shape(n *payload.Node) string {
 // rtdsACB is the RTDS Access Control Broker (DCC) EUI.
 var rtdsACB = eui.EUI64{0x90, 0xB3, 0xD5, 0x1F, 0x30, 0x00, 0x00, 0x02}
 
+// rtdsNow is the DCC clock of the RTDS corpus (the Issuer Event IDs of its
+// GBZ commands).
+var rtdsNow = time.Date(2015, 1, 1, 0, 0, 0, 0, time.UTC)
+
 type srvCount struct{ exact, structural, unsupported, failed, versioned int }
 
 func TestRTDS(t *testing.T) {
@@ -142,7 +147,7 @@ func TestRTDS(t *testing.T) {
 			continue
 		}
 		rid, _ := duis.ParseRequestID(msg.Request.Header.RequestID)
-		opts := Options{ACB: rtdsACB}
+		opts := Options{ACB: rtdsACB, Now: rtdsNow}
 		if want.Originator == rtdsACB && rid.Originator != rtdsACB {
 			// The ACB sent it on the User's behalf: its counter is the
 			// DCC's choice; the user registry says the role.

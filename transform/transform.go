@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"time"
 
 	"github.com/opendcc/opendcc/duis"
 	"github.com/opendcc/opendcc/eui"
@@ -108,6 +109,9 @@ type Options struct {
 	// CustomerIdentificationNumber is the 4-digit CIN the DCC generates
 	// for 9.1 Request Customer Identification Number (ECS50 / GCS36).
 	CustomerIdentificationNumber string
+	// Now is the DCC's current time, for the GBZ fields the annex sets to
+	// the current UTC time (Issuer Event ID, Message ID).
+	Now time.Time
 }
 
 // roleParty maps DCC User roles to the GBCS remote-party roles of the
