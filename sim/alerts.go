@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/opendcc/opendcc/gbcs"
+	"github.com/opendcc/opendcc/gbcs/asn"
 	"github.com/opendcc/opendcc/gbcs/dlms"
 	"github.com/opendcc/opendcc/gbcs/gbz"
 	"github.com/opendcc/opendcc/gbcs/payload/tree"
@@ -58,7 +59,6 @@ func (d *Device) raiseEvent(now time.Time, code uint16, data []byte) {
 // data of DLMS alerts (a Data node) or, for GBZ, the future-dated
 // instruction / image hash octets.
 func (d *Device) sendAlert(now time.Time, code, messageCode uint16, extra *tree.Node) {
-	st := d.state()
 	counter := d.nextCounter(now)
 	var content []byte
 	var err error
@@ -82,6 +82,25 @@ func (d *Device) sendAlert(now time.Time, code, messageCode uint16, extra *tree.
 	if err != nil {
 		return
 	}
+	d.sendAlertContent(now, code, messageCode, counter, content)
+}
+
+// sendASNAlert sends an ASN.1 alert (the future-dated CS02b/g and CS06
+// alerts): SEQUENCE {alert code, alert time, tail...}.
+func (d *Device) sendASNAlert(now time.Time, code, messageCode uint16, tail ...*tree.Node) {
+	counter := d.nextCounter(now)
+	body := aseq(aint(int64(code)), agt(now))
+	body.Add(tail...)
+	content, err := asn.Encode(body)
+	if err != nil {
+		return
+	}
+	d.sendAlertContent(now, code, messageCode, counter, content)
+}
+
+func (d *Device) sendAlertContent(now time.Time, code, messageCode uint16, counter uint64, content []byte) {
+	st := d.state()
+	var err error
 	to := st.anchors[AnchorSupplier].EUI
 	m := &gbcs.Message{CRA: gbcs.CRAAlert, OriginatorCounter: counter, Originator: d.EUI, Recipient: to,
 		MessageCode: messageCode, Content: content, SignatureField: true}
@@ -125,6 +144,9 @@ type futureCommand struct {
 	attr        uint8
 	fc, cmd     byte
 	run         func() bool
+	// asn executes an ASN.1 future-dated command and returns its outcome,
+	// the alert's message code and the alert payload after code and time.
+	asn func() (ok bool, messageCode uint16, tail []*tree.Node)
 }
 
 // runPending executes the future-dated instructions that are due, each
@@ -142,6 +164,15 @@ func (d *Device) runPending(now time.Time) {
 	}
 	st.pending = keep
 	for _, p := range due {
+		if p.asn != nil {
+			ok, mc, tail := p.asn()
+			code := AlertFutureDatedSuccess
+			if !ok {
+				code = AlertFutureDatedFailure
+			}
+			d.sendASNAlert(p.at, code, mc, tail...)
+			continue
+		}
 		ok := p.run()
 		code := AlertFutureDatedSuccess
 		if !ok {

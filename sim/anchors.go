@@ -66,6 +66,9 @@ type Anchor struct {
 	DS  *smki.Certificate
 	KA  *smki.Certificate
 	PP  *smki.Certificate
+	// Seq is the remote party's sequence number (the floor the CS02b/g
+	// commands set), reported by CS02a/f.
+	Seq uint64
 }
 
 // Anchors is a device's set of trust anchors. Devices share one default

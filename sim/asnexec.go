@@ -108,11 +108,13 @@ func (x *exec) execASN1() ([]byte, error) {
 			return true
 		})
 		out = aseq(l)
+	case c == 0x0008 || c == 0x011B: // CS02a, CS02f provide security credentials details
+		out = x.provideCredentials(req, faulty)
+	case c >= 0x0100 && c <= 0x0109 || c == 0x0125 || c == 0x0126: // CS02b, CS02g
+		out = x.updateCredentials(req, now, faulty)
 	default:
-		// CS02a/b/c/f/g: trust anchor replacement. The certificates in the
-		// command replace the anchors of their roles; the response is the
-		// ASN.1 response code (the full CS02 response structure of GBCS
-		// §13 is not modelled yet).
+		// CS02c and others: the certificates in the command replace the
+		// anchors of their roles; the response is the ASN.1 response code.
 		if !faulty {
 			x.replaceAnchors(req)
 		}

@@ -160,15 +160,28 @@ func (x *exec) activateFirmware(req *tree.Node, now time.Time, faulty bool) *tre
 		return true
 	})
 	ok := x.st.firmware.hasPending && !faulty
-	if !at.IsZero() && at.After(now) {
-		d := x.d
-		x.st.pending = append(x.st.pending, futureCommand{at: at, messageCode: x.m.MessageCode, counter: x.m.OriginatorCounter,
-			run: func() bool {
-				if !d.st.firmware.hasPending {
-					return false
+	if !at.IsZero() {
+		// future dated (an execution date-time is present): NULL now,
+		// activation at that time (at the next clock step when it has
+		// passed), reported by the 0x00CA alert; a later future-dated
+		// CS06 (e.g. a cancellation dated 9999-12-31) supersedes it
+		d, counter := x.d, x.m.OriginatorCounter
+		keep := x.st.pending[:0]
+		for _, p := range x.st.pending {
+			if p.messageCode != x.m.MessageCode {
+				keep = append(keep, p)
+			}
+		}
+		x.st.pending = append(keep, futureCommand{at: at, messageCode: x.m.MessageCode, counter: counter,
+			asn: func() (bool, uint16, []*tree.Node) {
+				fw := &d.st.firmware
+				if !fw.hasPending || faulty {
+					h := sha256.Sum256([]byte(fw.version))
+					return false, 0x00CA, []*tree.Node{aint(int64(counter)), aseq(aint(2), aoct(h[:4]))}
 				}
 				(&exec{d: d, st: d.st}).commitFirmware(at)
-				return true
+				h := sha256.Sum256([]byte(fw.version))
+				return true, 0x00CA, []*tree.Node{aint(int64(counter)), aseq(aint(0), aoct(h[:4]))}
 			}})
 		return anull()
 	}
