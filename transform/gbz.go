@@ -5,6 +5,7 @@ package transform
 import (
 	"encoding/binary"
 	"fmt"
+	"strings"
 )
 
 // GBZ payloads (annex "End-to-End Message Template", command part): profile
@@ -19,7 +20,10 @@ type gbzComponent struct {
 	cluster      uint16
 	frameControl byte
 	command      byte
-	fields       []gbzField
+	// repeat: the annex's "(N instances)"; instance i sets the field
+	// "Snapshot Offset (UINT8)" to i.
+	repeat int
+	fields []gbzField
 }
 
 // gbzField is one ZCL payload field of a template: the annex's element
@@ -55,14 +59,28 @@ func le16(v uint16) []byte { return binary.LittleEndian.AppendUint16(nil, v) }
 
 // gbzBuild fills the template of the chosen use case and encodes it.
 func (c *ctx) gbzBuild(tmpl []gbzComponent) ([]byte, error) {
-	if len(tmpl) == 0 || len(tmpl) > 0xFF {
-		return nil, fmt.Errorf("transform: GBZ payload with %d components", len(tmpl))
+	type inst struct {
+		comp *gbzComponent
+		i    int
 	}
-	out := []byte{0x01, 0x09, byte(len(tmpl))}
-	for i, comp := range tmpl {
+	var all []inst
+	for k := range tmpl {
+		for i := range max(1, tmpl[k].repeat) {
+			all = append(all, inst{&tmpl[k], i})
+		}
+	}
+	if len(all) == 0 || len(all) > 0xFF {
+		return nil, fmt.Errorf("transform: GBZ payload with %d components", len(all))
+	}
+	out := []byte{0x01, 0x09, byte(len(all))}
+	for i, in := range all {
+		comp := in.comp
 		var payload []byte
 		for _, f := range comp.fields {
 			v := f.value
+			if strings.HasPrefix(f.name, "Snapshot Offset") && comp.repeat > 1 {
+				v = []byte{byte(in.i)}
+			}
 			if v == nil {
 				r := gbzFields[c.uc.Name][f.name]
 				if r == nil {
@@ -82,7 +100,7 @@ func (c *ctx) gbzBuild(tmpl []gbzComponent) ([]byte, error) {
 			payload = append(payload, v...)
 		}
 		ctl := comp.control &^ 0x01
-		if i == len(tmpl)-1 {
+		if i == len(all)-1 {
 			ctl |= 0x01
 		}
 		n := 3 + len(payload)

@@ -95,6 +95,14 @@ func init() {
 		gbzFields["CS10a"][k] = v
 		gbzFields["CS10b"][k] = v
 	}
+	// Snapshot log reads (GCS15b/c billing data, GCS16a/b daily reads):
+	// every Get (Prepay) Snapshot carries the ReadLogPeriod.
+	for _, uc := range []string{"GCS15b", "GCS15c", "GCS16a", "GCS16b"} {
+		gbzFields[uc] = map[string]gbzResolver{
+			"Earliest Start Time (UTCTime)": pathField((*ctx).utcAt, "ReadLogPeriod/StartDateTime"),
+			"Latest End Time (UTCTime)":     pathField((*ctx).utcAt, "ReadLogPeriod/EndDateTime"),
+		}
+	}
 	// 4.8.1 profile data (GCS17): from the start, one sample per half
 	// hour including both ends (RTDS: 48 h → 97).
 	gbzFields["GCS17"] = map[string]gbzResolver{

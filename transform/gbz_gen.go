@@ -7,13 +7,13 @@ package transform
 // (value set, little-endian) or variable (value nil: filled by the mapping).
 var gbzTemplates = map[string][]gbzComponent{
 	"CS01b": {
-		{control: 0x00, cluster: 0x0705, frameControl: 0x01, command: 0x04, fields: []gbzField{
+		{control: 0x00, cluster: 0x0705, frameControl: 0x01, command: 0x04, repeat: 1, fields: []gbzField{
 			{"Originating Device (ENUM8)", 1, []byte{0x00}},
 			{"TopUp Code (OCTETSTRING)", 21, nil},
 		}},
 	},
 	"CS10a": {
-		{control: 0x00, cluster: 0x0709, frameControl: 0x01, command: 0x00, fields: []gbzField{
+		{control: 0x00, cluster: 0x0709, frameControl: 0x01, command: 0x00, repeat: 1, fields: []gbzField{
 			{"Event Control / Log ID (BITMAP8)", 1, nil},
 			{"Event ID (UINT16)", 2, []byte{0x00, 0x00}},
 			{"Start Time (UTCTime)", 4, nil},
@@ -23,7 +23,7 @@ var gbzTemplates = map[string][]gbzComponent{
 		}},
 	},
 	"CS10b": {
-		{control: 0x00, cluster: 0x0709, frameControl: 0x01, command: 0x00, fields: []gbzField{
+		{control: 0x00, cluster: 0x0709, frameControl: 0x01, command: 0x00, repeat: 1, fields: []gbzField{
 			{"Event Control / Log ID (BITMAP8)", 1, nil},
 			{"Event ID (UINT16)", 2, []byte{0x00, 0x00}},
 			{"Start Time (UTCTime)", 4, nil},
@@ -33,12 +33,12 @@ var gbzTemplates = map[string][]gbzComponent{
 		}},
 	},
 	"CS11": {
-		{control: 0x00, cluster: 0x0709, frameControl: 0x01, command: 0x01, fields: []gbzField{
+		{control: 0x00, cluster: 0x0709, frameControl: 0x01, command: 0x01, repeat: 1, fields: []gbzField{
 			{"Log ID (UINT8)", 1, []byte{0x03}},
 		}},
 	},
 	"GCS02": {
-		{control: 0x00, cluster: 0x0705, frameControl: 0x01, command: 0x06, fields: []gbzField{
+		{control: 0x00, cluster: 0x0705, frameControl: 0x01, command: 0x06, repeat: 1, fields: []gbzField{
 			{"Provider ID (UINT32)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
 			{"Issuer Event ID (UINT32)", 4, nil},
 			{"Implementation Date/Time (UTCTime)", 4, nil},
@@ -47,7 +47,7 @@ var gbzTemplates = map[string][]gbzComponent{
 		}},
 	},
 	"GCS03": {
-		{control: 0x00, cluster: 0x0705, frameControl: 0x01, command: 0x06, fields: []gbzField{
+		{control: 0x00, cluster: 0x0705, frameControl: 0x01, command: 0x06, repeat: 1, fields: []gbzField{
 			{"Provider ID (UINT32)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
 			{"Issuer Event ID (UINT32)", 4, nil},
 			{"Implementation Date/Time (UTCTime)", 4, nil},
@@ -56,7 +56,7 @@ var gbzTemplates = map[string][]gbzComponent{
 		}},
 	},
 	"GCS04": {
-		{control: 0x00, cluster: 0x0705, frameControl: 0x01, command: 0x02, fields: []gbzField{
+		{control: 0x00, cluster: 0x0705, frameControl: 0x01, command: 0x02, repeat: 1, fields: []gbzField{
 			{"Issuer Event ID (UINT32)", 4, nil},
 			{"Debt Label (OCTETSTRING)", 1, []byte{0x00}},
 			{"Debt Amount (INT32)", 4, nil},
@@ -68,7 +68,7 @@ var gbzTemplates = map[string][]gbzComponent{
 			{"Debt Recovery Amount (INT32)", 4, nil},
 			{"Debt Recovery Balance Percentage (UINT16)", 2, []byte{0x00, 0x00}},
 		}},
-		{control: 0x00, cluster: 0x0705, frameControl: 0x01, command: 0x02, fields: []gbzField{
+		{control: 0x00, cluster: 0x0705, frameControl: 0x01, command: 0x02, repeat: 1, fields: []gbzField{
 			{"Issuer Event ID (UINT32)", 4, nil},
 			{"Debt Label (OCTETSTRING)", 1, []byte{0x00}},
 			{"Debt Amount (INT32)", 4, nil},
@@ -80,7 +80,7 @@ var gbzTemplates = map[string][]gbzComponent{
 			{"Debt Recovery Amount (INT32)", 4, nil},
 			{"Debt Recovery Balance Percentage (UINT16)", 2, []byte{0x00, 0x00}},
 		}},
-		{control: 0x00, cluster: 0x0705, frameControl: 0x01, command: 0x02, fields: []gbzField{
+		{control: 0x00, cluster: 0x0705, frameControl: 0x01, command: 0x02, repeat: 1, fields: []gbzField{
 			{"Issuer Event ID (UINT32)", 4, nil},
 			{"Debt Label (OCTETSTRING)", 1, []byte{0x00}},
 			{"Debt Amount (INT32)", 4, nil},
@@ -94,13 +94,13 @@ var gbzTemplates = map[string][]gbzComponent{
 		}},
 	},
 	"GCS06": {
-		{control: 0x00, cluster: 0x0705, frameControl: 0x01, command: 0x00, fields: []gbzField{
+		{control: 0x00, cluster: 0x0705, frameControl: 0x01, command: 0x00, repeat: 1, fields: []gbzField{
 			{"Command Issue Date/ Time (UTCTime)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
 			{"Originating Device (ENUM8)", 1, []byte{0x00}},
 		}},
 	},
 	"GCS09": {
-		{control: 0x00, cluster: 0x0708, frameControl: 0x09, command: 0x00, fields: []gbzField{
+		{control: 0x00, cluster: 0x0708, frameControl: 0x09, command: 0x00, repeat: 1, fields: []gbzField{
 			{"Provider ID (UINT32)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
 			{"Issuer Event ID (UINT32)", 4, nil},
 			{"Tariff Type (BITMAP8 (NIBBLES))", 1, []byte{0x00}},
@@ -109,7 +109,7 @@ var gbzTemplates = map[string][]gbzComponent{
 		}},
 	},
 	"GCS11": {
-		{control: 0x00, cluster: 0x0708, frameControl: 0x09, command: 0x02, fields: []gbzField{
+		{control: 0x00, cluster: 0x0708, frameControl: 0x09, command: 0x02, repeat: 1, fields: []gbzField{
 			{"Issuer Event ID (UINT32)", 4, nil},
 			{"Implementation Date/Time (UTCTime)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
 			{"Duration in minutes (UINT16)", 2, []byte{0x00, 0x00}},
@@ -118,7 +118,7 @@ var gbzTemplates = map[string][]gbzComponent{
 		}},
 	},
 	"GCS13a": {
-		{control: 0x00, cluster: 0x0702, frameControl: 0x00, command: 0x00, fields: []gbzField{
+		{control: 0x00, cluster: 0x0702, frameControl: 0x00, command: 0x00, repeat: 1, fields: []gbzField{
 			{"Attribute Identifier (ENUM16)", 2, []byte{0x02, 0x03}},
 			{"Attribute Identifier (ENUM16)", 2, []byte{0x01, 0x03}},
 			{"Attribute Identifier (ENUM16)", 2, []byte{0x00, 0x03}},
@@ -126,7 +126,7 @@ var gbzTemplates = map[string][]gbzComponent{
 		}},
 	},
 	"GCS13b": {
-		{control: 0x00, cluster: 0x0702, frameControl: 0x00, command: 0x00, fields: []gbzField{
+		{control: 0x00, cluster: 0x0702, frameControl: 0x00, command: 0x00, repeat: 1, fields: []gbzField{
 			{"Attribute Identifier (ENUM16)", 2, []byte{0x00, 0x07}},
 			{"Attribute Identifier (ENUM16)", 2, []byte{0x01, 0x07}},
 			{"Attribute Identifier (ENUM16)", 2, []byte{0x02, 0x07}},
@@ -137,7 +137,7 @@ var gbzTemplates = map[string][]gbzComponent{
 		}},
 	},
 	"GCS13c": {
-		{control: 0x00, cluster: 0x0702, frameControl: 0x00, command: 0x00, fields: []gbzField{
+		{control: 0x00, cluster: 0x0702, frameControl: 0x00, command: 0x00, repeat: 1, fields: []gbzField{
 			{"Attribute Identifier (ENUM16)", 2, []byte{0x02, 0x03}},
 			{"Attribute Identifier (ENUM16)", 2, []byte{0x01, 0x03}},
 			{"Attribute Identifier (ENUM16)", 2, []byte{0x00, 0x03}},
@@ -148,11 +148,11 @@ var gbzTemplates = map[string][]gbzComponent{
 		}},
 	},
 	"GCS14": {
-		{control: 0x00, cluster: 0x0700, frameControl: 0x00, command: 0x00, fields: []gbzField{
+		{control: 0x00, cluster: 0x0700, frameControl: 0x00, command: 0x00, repeat: 1, fields: []gbzField{
 			{"Attribute Identifier (ENUM16)", 2, []byte{0x17, 0x06}},
 			{"Attribute Identifier (ENUM16)", 2, []byte{0x16, 0x06}},
 		}},
-		{control: 0x00, cluster: 0x0705, frameControl: 0x00, command: 0x00, fields: []gbzField{
+		{control: 0x00, cluster: 0x0705, frameControl: 0x00, command: 0x00, repeat: 1, fields: []gbzField{
 			{"Attribute Identifier (ENUM16)", 2, []byte{0x05, 0x00}},
 			{"Attribute Identifier (ENUM16)", 2, []byte{0x02, 0x00}},
 			{"Attribute Identifier (ENUM16)", 2, []byte{0x01, 0x00}},
@@ -162,13 +162,13 @@ var gbzTemplates = map[string][]gbzComponent{
 		}},
 	},
 	"GCS15b": {
-		{control: 0x00, cluster: 0x0705, frameControl: 0x01, command: 0x07, fields: []gbzField{
+		{control: 0x00, cluster: 0x0705, frameControl: 0x01, command: 0x07, repeat: 12, fields: []gbzField{
 			{"Earliest Start Time (UTCTime)", 4, nil},
 			{"Latest End Time (UTCTime)", 4, nil},
 			{"Snapshot Offset (UINT8)", 1, nil},
 			{"Snapshot Cause (BITMAP32)", 4, []byte{0x08, 0x60, 0x00, 0x00}},
 		}},
-		{control: 0x00, cluster: 0x0702, frameControl: 0x01, command: 0x06, fields: []gbzField{
+		{control: 0x00, cluster: 0x0702, frameControl: 0x01, command: 0x06, repeat: 12, fields: []gbzField{
 			{"Earliest Start Time (UTCTime)", 4, nil},
 			{"Latest End Time (UTCTime)", 4, nil},
 			{"Snapshot Offset (UINT8)", 1, nil},
@@ -176,13 +176,13 @@ var gbzTemplates = map[string][]gbzComponent{
 		}},
 	},
 	"GCS15c": {
-		{control: 0x00, cluster: 0x0702, frameControl: 0x01, command: 0x06, fields: []gbzField{
+		{control: 0x00, cluster: 0x0702, frameControl: 0x01, command: 0x06, repeat: 12, fields: []gbzField{
 			{"Earliest Start Time (UTCTime)", 4, nil},
 			{"Latest End Time (UTCTime)", 4, nil},
 			{"Snapshot Offset (UINT8)", 1, nil},
 			{"Snapshot Cause (BITMAP32)", 4, []byte{0x02, 0x00, 0x00, 0x00}},
 		}},
-		{control: 0x00, cluster: 0x0705, frameControl: 0x01, command: 0x07, fields: []gbzField{
+		{control: 0x00, cluster: 0x0705, frameControl: 0x01, command: 0x07, repeat: 12, fields: []gbzField{
 			{"Earliest Start Time (UTCTime)", 4, nil},
 			{"Latest End Time (UTCTime)", 4, nil},
 			{"Snapshot Offset (UINT8)", 1, nil},
@@ -190,7 +190,7 @@ var gbzTemplates = map[string][]gbzComponent{
 		}},
 	},
 	"GCS15d": {
-		{control: 0x10, cluster: 0x0705, frameControl: 0x01, command: 0x0A, fields: []gbzField{
+		{control: 0x10, cluster: 0x0705, frameControl: 0x01, command: 0x0A, repeat: 1, fields: []gbzField{
 			{"From Date Time", 4, nil},
 			{"Latest End Time (UTCTime)", 4, nil},
 			{"Number of Debts (UINT8)", 1, []byte{0x0A}},
@@ -198,14 +198,14 @@ var gbzTemplates = map[string][]gbzComponent{
 		}},
 	},
 	"GCS15e": {
-		{control: 0x10, cluster: 0x0705, frameControl: 0x01, command: 0x08, fields: []gbzField{
+		{control: 0x10, cluster: 0x0705, frameControl: 0x01, command: 0x08, repeat: 1, fields: []gbzField{
 			{"From Date Time", 4, nil},
 			{"Latest End Time (UTCTime)", 4, nil},
 			{"Number of Records (UINT8)", 1, []byte{0x05}},
 		}},
 	},
 	"GCS16a": {
-		{control: 0x00, cluster: 0x0702, frameControl: 0x01, command: 0x06, fields: []gbzField{
+		{control: 0x00, cluster: 0x0702, frameControl: 0x01, command: 0x06, repeat: 31, fields: []gbzField{
 			{"Earliest Start Time (UTCTime)", 4, nil},
 			{"Latest End Time (UTCTime)", 4, nil},
 			{"Snapshot Offset (UINT8)", 1, nil},
@@ -213,7 +213,7 @@ var gbzTemplates = map[string][]gbzComponent{
 		}},
 	},
 	"GCS16b": {
-		{control: 0x00, cluster: 0x0705, frameControl: 0x01, command: 0x07, fields: []gbzField{
+		{control: 0x00, cluster: 0x0705, frameControl: 0x01, command: 0x07, repeat: 31, fields: []gbzField{
 			{"Earliest Start Time (UTCTime)", 4, nil},
 			{"Latest End Time (UTCTime)", 4, nil},
 			{"Snapshot Offset (UINT8)", 1, nil},
@@ -221,7 +221,7 @@ var gbzTemplates = map[string][]gbzComponent{
 		}},
 	},
 	"GCS17": {
-		{control: 0x00, cluster: 0x0702, frameControl: 0x01, command: 0x08, fields: []gbzField{
+		{control: 0x00, cluster: 0x0702, frameControl: 0x01, command: 0x08, repeat: 1, fields: []gbzField{
 			{"SampleID (UINT16)", 2, []byte{0x00, 0x00}},
 			{"EarliestSampleTime (UTCTime)", 4, nil},
 			{"SampleType (ENUM8)", 1, []byte{0x00}},
@@ -229,7 +229,7 @@ var gbzTemplates = map[string][]gbzComponent{
 		}},
 	},
 	"GCS18": {
-		{control: 0x00, cluster: 0x0702, frameControl: 0x01, command: 0x08, fields: []gbzField{
+		{control: 0x00, cluster: 0x0702, frameControl: 0x01, command: 0x08, repeat: 1, fields: []gbzField{
 			{"SampleID (UINT16)", 2, []byte{0x02, 0x00}},
 			{"EarliestSampleTime (UTCTime)", 4, []byte{0x01, 0x00, 0x00, 0x00}},
 			{"SampleType (ENUM8)", 1, []byte{0x00}},
@@ -237,19 +237,19 @@ var gbzTemplates = map[string][]gbzComponent{
 		}},
 	},
 	"GCS20r": {
-		{control: 0x00, cluster: 0x0708, frameControl: 0x09, command: 0x05, fields: []gbzField{
+		{control: 0x00, cluster: 0x0708, frameControl: 0x09, command: 0x05, repeat: 1, fields: []gbzField{
 			{"Event ID (UINT16)", 2, []byte{0xFF, 0x81}},
 		}},
 	},
 	"GCS21a": {
-		{control: 0x00, cluster: 0x0700, frameControl: 0x00, command: 0x00, fields: []gbzField{
+		{control: 0x00, cluster: 0x0700, frameControl: 0x00, command: 0x00, repeat: 1, fields: []gbzField{
 			{"Attribute Identifier (ENUM16)", 2, []byte{0x06, 0x03}},
 			{"Attribute Identifier (ENUM16)", 2, []byte{0x05, 0x03}},
 			{"Attribute Identifier (ENUM16)", 2, []byte{0x04, 0x03}},
 			{"Attribute Identifier (ENUM16)", 2, []byte{0x03, 0x03}},
 			{"Attribute Identifier (ENUM16)", 2, []byte{0x02, 0x03}},
 		}},
-		{control: 0x00, cluster: 0x0702, frameControl: 0x00, command: 0x00, fields: []gbzField{
+		{control: 0x00, cluster: 0x0702, frameControl: 0x00, command: 0x00, repeat: 1, fields: []gbzField{
 			{"Attribute Identifier (ENUM16)", 2, []byte{0x13, 0x0B}},
 			{"Attribute Identifier (ENUM16)", 2, []byte{0x12, 0x0B}},
 			{"Attribute Identifier (ENUM16)", 2, []byte{0x11, 0x0B}},
@@ -259,7 +259,7 @@ var gbzTemplates = map[string][]gbzComponent{
 		}},
 	},
 	"GCS21b": {
-		{control: 0x00, cluster: 0x0705, frameControl: 0x00, command: 0x00, fields: []gbzField{
+		{control: 0x00, cluster: 0x0705, frameControl: 0x00, command: 0x00, repeat: 1, fields: []gbzField{
 			{"Attribute Identifier (ENUM16)", 2, []byte{0x39, 0x02}},
 			{"Attribute Identifier (ENUM16)", 2, []byte{0x06, 0x00}},
 			{"Attribute Identifier (ENUM16)", 2, []byte{0x16, 0x02}},
@@ -273,26 +273,26 @@ var gbzTemplates = map[string][]gbzComponent{
 			{"Attribute Identifier (ENUM16)", 2, []byte{0x17, 0x02}},
 			{"Attribute Identifier (ENUM16)", 2, []byte{0x27, 0x02}},
 		}},
-		{control: 0x00, cluster: 0x0700, frameControl: 0x00, command: 0x00, fields: []gbzField{
+		{control: 0x00, cluster: 0x0700, frameControl: 0x00, command: 0x00, repeat: 1, fields: []gbzField{
 			{"Attribute Identifier (ENUM16)", 2, []byte{0x17, 0x06}},
 		}},
-		{control: 0x00, cluster: 0x0707, frameControl: 0x01, command: 0x01, fields: []gbzField{
+		{control: 0x00, cluster: 0x0707, frameControl: 0x01, command: 0x01, repeat: 1, fields: []gbzField{
 			{"Provider ID (UINT32)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
 			{"Issuer Calendar ID (UINT32)", 4, []byte{0xFE, 0xFF, 0xFF, 0xFF}},
 			{"Start Day Id (UINT8)", 1, []byte{0x01}},
 			{"Number of Days (UINT8)", 1, []byte{0x00}},
 		}},
-		{control: 0x00, cluster: 0x0707, frameControl: 0x01, command: 0x02, fields: []gbzField{
+		{control: 0x00, cluster: 0x0707, frameControl: 0x01, command: 0x02, repeat: 1, fields: []gbzField{
 			{"Provider ID (UINT32)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
 			{"Issuer Calendar ID (UINT32)", 4, []byte{0xFE, 0xFF, 0xFF, 0xFF}},
 			{"Start Week Id (UINT8)", 1, []byte{0x01}},
 			{"Number of Weeks (UINT8)", 1, []byte{0x00}},
 		}},
-		{control: 0x00, cluster: 0x0707, frameControl: 0x01, command: 0x03, fields: []gbzField{
+		{control: 0x00, cluster: 0x0707, frameControl: 0x01, command: 0x03, repeat: 1, fields: []gbzField{
 			{"Provider ID (UINT32)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
 			{"Issuer Calendar ID (UINT32)", 4, []byte{0xFE, 0xFF, 0xFF, 0xFF}},
 		}},
-		{control: 0x00, cluster: 0x0707, frameControl: 0x01, command: 0x04, fields: []gbzField{
+		{control: 0x00, cluster: 0x0707, frameControl: 0x01, command: 0x04, repeat: 1, fields: []gbzField{
 			{"Start Time (UTCTime)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
 			{"Number of Events (UINT8)", 1, []byte{0x00}},
 			{"Calendar Type (ENUM8)", 1, []byte{0x03}},
@@ -301,7 +301,7 @@ var gbzTemplates = map[string][]gbzComponent{
 		}},
 	},
 	"GCS21f": {
-		{control: 0x00, cluster: 0x0700, frameControl: 0x00, command: 0x00, fields: []gbzField{
+		{control: 0x00, cluster: 0x0700, frameControl: 0x00, command: 0x00, repeat: 1, fields: []gbzField{
 			{"Attribute Identifier (ENUM16)", 2, []byte{0x03, 0x02}},
 			{"Attribute Identifier (ENUM16)", 2, []byte{0x02, 0x02}},
 			{"Attribute Identifier (ENUM16)", 2, []byte{0x00, 0x01}},
@@ -320,40 +320,40 @@ var gbzTemplates = map[string][]gbzComponent{
 			{"Attribute Identifier (ENUM16)", 2, []byte{0x17, 0x06}},
 			{"Attribute Identifier (ENUM16)", 2, []byte{0x01, 0x03}},
 		}},
-		{control: 0x00, cluster: 0x0707, frameControl: 0x01, command: 0x01, fields: []gbzField{
+		{control: 0x00, cluster: 0x0707, frameControl: 0x01, command: 0x01, repeat: 1, fields: []gbzField{
 			{"Provider ID (UINT32)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
 			{"Issuer Calendar ID (UINT32)", 4, []byte{0xFF, 0xFF, 0xFF, 0xFF}},
 			{"Start Day ID (UINT8)", 1, []byte{0x01}},
 			{"Number of Days (UINT8)", 1, []byte{0x00}},
 		}},
-		{control: 0x00, cluster: 0x0707, frameControl: 0x01, command: 0x02, fields: []gbzField{
+		{control: 0x00, cluster: 0x0707, frameControl: 0x01, command: 0x02, repeat: 1, fields: []gbzField{
 			{"Provider ID (UINT32)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
 			{"Issuer Calendar ID (UINT32)", 4, []byte{0xFF, 0xFF, 0xFF, 0xFF}},
 			{"Start Week Id (UINT8)", 1, []byte{0x01}},
 			{"Number of Weeks (UINT8)", 1, []byte{0x00}},
 		}},
-		{control: 0x00, cluster: 0x0707, frameControl: 0x01, command: 0x03, fields: []gbzField{
+		{control: 0x00, cluster: 0x0707, frameControl: 0x01, command: 0x03, repeat: 1, fields: []gbzField{
 			{"Provider ID (UINT32)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
 			{"Issuer Calendar ID (UINT32)", 4, []byte{0xFF, 0xFF, 0xFF, 0xFF}},
 		}},
-		{control: 0x00, cluster: 0x0707, frameControl: 0x01, command: 0x04, fields: []gbzField{
+		{control: 0x00, cluster: 0x0707, frameControl: 0x01, command: 0x04, repeat: 1, fields: []gbzField{
 			{"Start Time (UTCTime)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
 			{"Number of Events (UINT8)", 1, []byte{0x00}},
 			{"Calendar Type (ENUM8)", 1, []byte{0x00}},
 			{"Provider ID (UINT32)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
 			{"Issuer Calendar ID (UINT32)", 4, []byte{0xFF, 0xFF, 0xFF, 0xFF}},
 		}},
-		{control: 0x00, cluster: 0x0700, frameControl: 0x01, command: 0x00, fields: []gbzField{
+		{control: 0x00, cluster: 0x0700, frameControl: 0x01, command: 0x00, repeat: 1, fields: []gbzField{
 			{"Command Options (BITMAP8)", 1, []byte{0x00}},
 		}},
 	},
 	"GCS21j": {
-		{control: 0x00, cluster: 0x0705, frameControl: 0x00, command: 0x00, fields: []gbzField{
+		{control: 0x00, cluster: 0x0705, frameControl: 0x00, command: 0x00, repeat: 1, fields: []gbzField{
 			{"Attribute Identifier (ENUM16)", 2, []byte{0x00, 0x00}},
 		}},
 	},
 	"GCS21k": {
-		{control: 0x00, cluster: 0x0700, frameControl: 0x01, command: 0x0B, fields: []gbzField{
+		{control: 0x00, cluster: 0x0700, frameControl: 0x01, command: 0x0B, repeat: 1, fields: []gbzField{
 			{"Earliest Start Time (UTCTime)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
 			{"Min. Issuer Event ID (UINT32)", 4, []byte{0xFF, 0xFF, 0xFF, 0xFF}},
 			{"Number of Commands (UINT8)", 1, []byte{0x01}},
@@ -361,23 +361,23 @@ var gbzTemplates = map[string][]gbzComponent{
 		}},
 	},
 	"GCS21m": {
-		{control: 0x00, cluster: 0x0000, frameControl: 0x00, command: 0x00, fields: []gbzField{
+		{control: 0x00, cluster: 0x0000, frameControl: 0x00, command: 0x00, repeat: 1, fields: []gbzField{
 			{"Attribute Identifier (ENUM16)", 2, []byte{0x04, 0x00}},
 			{"Attribute Identifier (ENUM16)", 2, []byte{0x05, 0x00}},
 		}},
-		{control: 0x00, cluster: 0x0702, frameControl: 0x00, command: 0x00, fields: []gbzField{
+		{control: 0x00, cluster: 0x0702, frameControl: 0x00, command: 0x00, repeat: 1, fields: []gbzField{
 			{"Attribute Identifier (ENUM16)", 2, []byte{0x08, 0x06}},
 			{"Attribute Identifier (ENUM16)", 2, []byte{0x07, 0x06}},
 		}},
 	},
 	"GCS23": {
-		{control: 0x00, cluster: 0x0700, frameControl: 0x09, command: 0x02, fields: []gbzField{
+		{control: 0x00, cluster: 0x0700, frameControl: 0x09, command: 0x02, repeat: 1, fields: []gbzField{
 			{"Issuer Event ID (UINT32)", 4, nil},
 			{"Start Time (UTCTime)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
 			{"Conversion Factor (UINT32)", 4, nil},
 			{"Conversion Factor Trailing Digit (BITMAP8 (NIBBLES))", 1, []byte{0x50}},
 		}},
-		{control: 0x00, cluster: 0x0700, frameControl: 0x09, command: 0x03, fields: []gbzField{
+		{control: 0x00, cluster: 0x0700, frameControl: 0x09, command: 0x03, repeat: 1, fields: []gbzField{
 			{"Issuer Event ID (UINT32)", 4, nil},
 			{"Start Time (UTCtime)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
 			{"Calorific Value (UINT32)", 4, nil},
@@ -386,7 +386,7 @@ var gbzTemplates = map[string][]gbzComponent{
 		}},
 	},
 	"GCS24a": {
-		{control: 0x00, cluster: 0x0702, frameControl: 0x01, command: 0x0E, fields: []gbzField{
+		{control: 0x00, cluster: 0x0702, frameControl: 0x01, command: 0x0E, repeat: 1, fields: []gbzField{
 			{"Provider ID (UINT32)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
 			{"Issuer Event ID (UINT32)", 4, nil},
 			{"Uncontrolled Flow Threshold (UINT16)", 2, nil},
@@ -396,7 +396,7 @@ var gbzTemplates = map[string][]gbzComponent{
 			{"Stabilisation Period (UINT8)", 1, nil},
 			{"Measurement Period (UINT16)", 2, nil},
 		}},
-		{control: 0x00, cluster: 0x0702, frameControl: 0x01, command: 0x0D, fields: []gbzField{
+		{control: 0x00, cluster: 0x0702, frameControl: 0x01, command: 0x0D, repeat: 1, fields: []gbzField{
 			{"Issuer Event ID (UINT32)", 4, nil},
 			{"SupplyTamper State (ENUM8)", 1, nil},
 			{"SupplyDepletion State (ENUM8)", 1, nil},
@@ -405,7 +405,7 @@ var gbzTemplates = map[string][]gbzComponent{
 		}},
 	},
 	"GCS25": {
-		{control: 0x00, cluster: 0x0700, frameControl: 0x09, command: 0x09, fields: []gbzField{
+		{control: 0x00, cluster: 0x0700, frameControl: 0x09, command: 0x09, repeat: 1, fields: []gbzField{
 			{"Provider ID (UINT32)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
 			{"Issuer Event ID (UINT32)", 4, nil},
 			{"Billing Period Start Time (UTCTime)", 4, nil},
@@ -413,7 +413,7 @@ var gbzTemplates = map[string][]gbzComponent{
 			{"Billing Period Duration Type (BITMAP8)", 1, nil},
 			{"Tariff Type (BITMAP8 (NIBBLES))", 1, []byte{0x00}},
 		}},
-		{control: 0x00, cluster: 0x0700, frameControl: 0x09, command: 0x01, fields: []gbzField{
+		{control: 0x00, cluster: 0x0700, frameControl: 0x09, command: 0x01, repeat: 1, fields: []gbzField{
 			{"Provider ID (UINT32)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
 			{"Issuer Event ID (UINT32)", 4, nil},
 			{"Block Period Start Time (UTCTime)", 4, nil},
@@ -425,7 +425,7 @@ var gbzTemplates = map[string][]gbzComponent{
 		}},
 	},
 	"GCS25a": {
-		{control: 0x00, cluster: 0x0700, frameControl: 0x09, command: 0x09, fields: []gbzField{
+		{control: 0x00, cluster: 0x0700, frameControl: 0x09, command: 0x09, repeat: 1, fields: []gbzField{
 			{"Provider ID (UINT32)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
 			{"Issuer Event ID (UINT32)", 4, nil},
 			{"Billing Period Start Time (UTCTime)", 4, nil},
@@ -433,7 +433,7 @@ var gbzTemplates = map[string][]gbzComponent{
 			{"Billing Period Duration Type (BITMAP8)", 1, nil},
 			{"Tariff Type (BITMAP8 (NIBBLES))", 1, []byte{0x00}},
 		}},
-		{control: 0x00, cluster: 0x0700, frameControl: 0x09, command: 0x01, fields: []gbzField{
+		{control: 0x00, cluster: 0x0700, frameControl: 0x09, command: 0x01, repeat: 1, fields: []gbzField{
 			{"Provider ID (UINT32)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
 			{"Issuer Event ID (UINT32)", 4, nil},
 			{"Block Period Start Time (UTCTime)", 4, nil},
@@ -445,7 +445,7 @@ var gbzTemplates = map[string][]gbzComponent{
 		}},
 	},
 	"GCS31": {
-		{control: 0x00, cluster: 0x0702, frameControl: 0x01, command: 0x07, fields: []gbzField{
+		{control: 0x00, cluster: 0x0702, frameControl: 0x01, command: 0x07, repeat: 1, fields: []gbzField{
 			{"Issuer Event ID (UINT32)", 4, nil},
 			{"StartSampling Time (UTCTime)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
 			{"SampleType (ENUM8)", 1, []byte{0x00}},
@@ -454,7 +454,7 @@ var gbzTemplates = map[string][]gbzComponent{
 		}},
 	},
 	"GCS32": {
-		{control: 0x00, cluster: 0x0702, frameControl: 0x01, command: 0x0B, fields: []gbzField{
+		{control: 0x00, cluster: 0x0702, frameControl: 0x01, command: 0x0B, repeat: 1, fields: []gbzField{
 			{"Provider ID (UINT32)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
 			{"Issuer Event ID (UINT32)", 4, nil},
 			{"Request Date/ Time (UTCtime)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
@@ -464,18 +464,18 @@ var gbzTemplates = map[string][]gbzComponent{
 		}},
 	},
 	"GCS33": {
-		{control: 0x00, cluster: 0x0702, frameControl: 0x00, command: 0x00, fields: []gbzField{
+		{control: 0x00, cluster: 0x0702, frameControl: 0x00, command: 0x00, repeat: 1, fields: []gbzField{
 			{"Attribute Identifier (ENUM16)", 2, []byte{0x05, 0x02}},
 			{"Attribute Identifier (ENUM16)", 2, []byte{0x14, 0x00}},
 		}},
 	},
 	"GCS38": {
-		{control: 0x00, cluster: 0x0702, frameControl: 0x00, command: 0x00, fields: []gbzField{
+		{control: 0x00, cluster: 0x0702, frameControl: 0x00, command: 0x00, repeat: 1, fields: []gbzField{
 			{"Attribute Identifier (ENUM16)", 2, []byte{0x06, 0x02}},
 		}},
 	},
 	"GCS39": {
-		{control: 0x00, cluster: 0x0702, frameControl: 0x01, command: 0x0B, fields: []gbzField{
+		{control: 0x00, cluster: 0x0702, frameControl: 0x01, command: 0x0B, repeat: 1, fields: []gbzField{
 			{"Provider ID (UINT32)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
 			{"Issuer Event ID (UINT32)", 4, nil},
 			{"Request Date/Time (UTCtime)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
@@ -485,7 +485,7 @@ var gbzTemplates = map[string][]gbzComponent{
 		}},
 	},
 	"GCS40a": {
-		{control: 0x00, cluster: 0x0705, frameControl: 0x01, command: 0x05, fields: []gbzField{
+		{control: 0x00, cluster: 0x0705, frameControl: 0x01, command: 0x05, repeat: 1, fields: []gbzField{
 			{"Issuer Event ID (UINT32)", 4, nil},
 			{"Start Time (UTCtime)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
 			{"Credit Adjustment Type (ENUM8)", 1, []byte{0x00}},
@@ -493,7 +493,7 @@ var gbzTemplates = map[string][]gbzComponent{
 		}},
 	},
 	"GCS40b": {
-		{control: 0x00, cluster: 0x0705, frameControl: 0x01, command: 0x05, fields: []gbzField{
+		{control: 0x00, cluster: 0x0705, frameControl: 0x01, command: 0x05, repeat: 1, fields: []gbzField{
 			{"Issuer Event ID (UINT32)", 4, nil},
 			{"Start Time (UTCtime)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
 			{"Credit Adjustment Type (ENUM8)", 1, []byte{0x01}},
@@ -501,7 +501,7 @@ var gbzTemplates = map[string][]gbzComponent{
 		}},
 	},
 	"GCS40c": {
-		{control: 0x00, cluster: 0x0705, frameControl: 0x01, command: 0x05, fields: []gbzField{
+		{control: 0x00, cluster: 0x0705, frameControl: 0x01, command: 0x05, repeat: 1, fields: []gbzField{
 			{"Issuer Event ID (UINT32)", 4, nil},
 			{"Start Time (UTCtime)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
 			{"Credit Adjustment Type (ENUM8)", 1, []byte{0x03}},
@@ -509,7 +509,7 @@ var gbzTemplates = map[string][]gbzComponent{
 		}},
 	},
 	"GCS40d": {
-		{control: 0x00, cluster: 0x0705, frameControl: 0x01, command: 0x05, fields: []gbzField{
+		{control: 0x00, cluster: 0x0705, frameControl: 0x01, command: 0x05, repeat: 1, fields: []gbzField{
 			{"Issuer Event ID (UINT32)", 4, nil},
 			{"Start Time (UTCtime)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
 			{"Credit Adjustment Type (ENUM8)", 1, []byte{0x02}},
@@ -517,20 +517,20 @@ var gbzTemplates = map[string][]gbzComponent{
 		}},
 	},
 	"GCS46": {
-		{control: 0x00, cluster: 0x0702, frameControl: 0x00, command: 0x00, fields: []gbzField{
+		{control: 0x00, cluster: 0x0702, frameControl: 0x00, command: 0x00, repeat: 1, fields: []gbzField{
 			{"Attribute Identifier (ENUM16)", 2, []byte{0x07, 0x03}},
 		}},
 	},
 	"GCS60": {
-		{control: 0x00, cluster: 0x0702, frameControl: 0x00, command: 0x00, fields: []gbzField{
+		{control: 0x00, cluster: 0x0702, frameControl: 0x00, command: 0x00, repeat: 1, fields: []gbzField{
 			{"Attribute Identifier (ENUM16)", 2, []byte{0x00, 0x0A}},
 		}},
-		{control: 0x00, cluster: 0x0705, frameControl: 0x00, command: 0x00, fields: []gbzField{
+		{control: 0x00, cluster: 0x0705, frameControl: 0x00, command: 0x00, repeat: 1, fields: []gbzField{
 			{"Attribute Identifier (ENUM16)", 2, []byte{0x01, 0x00}},
 		}},
 	},
 	"GCS61": {
-		{control: 0x00, cluster: 0x0702, frameControl: 0x01, command: 0x08, fields: []gbzField{
+		{control: 0x00, cluster: 0x0702, frameControl: 0x01, command: 0x08, repeat: 1, fields: []gbzField{
 			{"SampleID (UINT16)", 2, []byte{0x01, 0x00}},
 			{"EarliestSampleTime (UTCTime)", 4, nil},
 			{"SampleType (ENUM8)", 1, []byte{0x00}},

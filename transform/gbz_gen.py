@@ -53,10 +53,14 @@ for uc in sys.argv[2:]:
     if not cmd:
         print('no template', uc, file=sys.stderr)
         continue
-    comps, cur, ok, why = [], None, True, ''
+    comps, cur, ok, why, repeat = [], None, True, '', 1
     for r in cmd:
+        m = re.search(r'\((\d+) instances\)', r[0]) if len(r) == 1 else None
+        if m:
+            repeat = int(m.group(1))
         if len(r) == 1 and r[0] == 'GBZ Use Case specific component':
-            cur = {'fields': [], 'inzcl': False}
+            cur = {'fields': [], 'inzcl': False, 'repeat': repeat}
+            repeat = 1
             comps.append(cur)
             continue
         if cur is None or len(r) < 4:
@@ -113,8 +117,8 @@ print('var gbzTemplates = map[string][]gbzComponent{')
 for uc, comps in out:
     print('\t"%s": {' % uc)
     for c in comps:
-        print('\t\t{control: 0x%02X, cluster: 0x%04X, frameControl: 0x%02X, command: 0x%02X, fields: []gbzField{' % (
-            c['control'], c['cluster'], c['fc'], c['cmd']))
+        print('\t\t{control: 0x%02X, cluster: 0x%04X, frameControl: 0x%02X, command: 0x%02X, repeat: %d, fields: []gbzField{' % (
+            c['control'], c['cluster'], c['fc'], c['cmd'], c['repeat']))
         for el, n, b in c['fields']:
             v = 'nil' if b is None else '[]byte{%s}' % ', '.join('0x%02X' % x for x in b)
             print('\t\t\t{%s, %d, %s},' % ('"' + el.replace('\\', '\\\\').replace('"', '\\"') + '"', n, v))
