@@ -75,6 +75,7 @@ func (c *ctx) gbzBuild(tmpl []gbzComponent) ([]byte, error) {
 	out := []byte{0x01, 0x09, byte(len(all))}
 	for i, in := range all {
 		comp := in.comp
+		c.gbzComp = i
 		var payload []byte
 		for _, f := range comp.fields {
 			v := f.value

@@ -1,6 +1,8 @@
 package transform
 
 import (
+	"encoding/binary"
+	"fmt"
 	"math/big"
 	"strings"
 )
@@ -127,5 +129,162 @@ func init() {
 			}
 			return le16(uint16(n)), nil
 		},
+	}
+}
+
+// zclExecution is the UTCTime of ExecutionDateTime: absent → 0 (now), the
+// DUIS cancel value → cancel, else the time.
+func (c *ctx) zclExecution(cancel uint32) ([]byte, error) {
+	s, ok := c.str("ExecutionDateTime")
+	if !ok {
+		return le32(0), nil
+	}
+	t, err := parseTime(s)
+	if err != nil {
+		return nil, c.errf("ExecutionDateTime: %v", err)
+	}
+	if t.Year() == 3000 && t.Month() == 12 && t.Day() == 31 && t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0 {
+		return le32(cancel), nil
+	}
+	return le32(utcSeconds(t)), nil
+}
+
+// byComp picks the resolver by the position of the component.
+func byComp(rs ...gbzResolver) gbzResolver {
+	return func(c *ctx, f gbzField) ([]byte, error) {
+		if c.gbzComp >= len(rs) || rs[c.gbzComp] == nil {
+			return nil, c.unsupported(fmt.Sprintf("GBZ field %q of component %d has no mapping", f.name, c.gbzComp))
+		}
+		return rs[c.gbzComp](c, f)
+	}
+}
+
+func int32At(p string) gbzResolver {
+	return func(c *ctx, f gbzField) ([]byte, error) {
+		v, err := c.sint(p, 32)
+		if err != nil {
+			return nil, err
+		}
+		return le32(uint32(int32(v))), nil
+	}
+}
+
+func uintAt(p string, n int) gbzResolver {
+	return func(c *ctx, f gbzField) ([]byte, error) {
+		v, err := c.uint(p, 8*n)
+		if err != nil {
+			return nil, err
+		}
+		return binary.LittleEndian.AppendUint64(nil, v)[:n], nil
+	}
+}
+
+// periodicity: DUIS Periodicity → ZSE duration and duration type (most
+// significant nibble 0x2, unit 1 days, 2 weeks, 3 months).
+var periodicity = map[string]struct {
+	n   uint32
+	typ byte
+}{
+	"Daily": {1, 0x21}, "Weekly": {1, 0x22}, "Monthly": {1, 0x23},
+	"Quarterly": {3, 0x23}, "SixMonthly": {6, 0x23}, "Yearly": {12, 0x23},
+}
+
+func (c *ctx) period() (uint32, byte, error) {
+	s, err := c.need("GasBillingCalendar/Periodicity")
+	if err != nil {
+		return 0, 0, err
+	}
+	p, ok := periodicity[s]
+	if !ok {
+		return 0, 0, c.errf("Periodicity %q", s)
+	}
+	return p.n, p.typ, nil
+}
+
+func init() {
+	// 1.6 payment mode (GCS02 credit, GCS03 prepayment): implementation
+	// time, 0xFFFFFFFF cancels.
+	for _, uc := range []string{"GCS02", "GCS03"} {
+		gbzFields[uc] = map[string]gbzResolver{
+			"Implementation Date/Time (UTCTime)": func(c *ctx, f gbzField) ([]byte, error) { return c.zclExecution(0xFFFFFFFF) },
+		}
+	}
+	// 1.5 adjust in credit mode (GCS40c): as GCS40a.
+	gbzFields["GCS40c"] = map[string]gbzResolver{"Credit Adjustment Value (INT32)": gbzFields["GCS40a"]["Credit Adjustment Value (INT32)"]}
+	// 2.3 debt (GCS04): components time-based debt 1, 2, payment-based debt.
+	freq := func(p string) gbzResolver {
+		return func(c *ctx, f gbzField) ([]byte, error) {
+			s, err := c.need(p)
+			if err != nil {
+				return nil, err
+			}
+			switch s {
+			case "HOURLY":
+				return []byte{0x00}, nil
+			case "DAILY":
+				return []byte{0x01}, nil
+			}
+			return nil, c.errf("%s %q", p, s)
+		}
+	}
+	gbzFields["GCS04"] = map[string]gbzResolver{
+		"Debt Amount (INT32)":                       byComp(int32At("TimeDebtRegister1"), int32At("TimeDebtRegister2"), int32At("PaymentDebtRegister")),
+		"Debt Recovery Frequency (ENUM8)":           byComp(freq("GasDebtRecovery1Group/GasDebtRecovery1/DebtRecoveryRatePeriod"), freq("GasDebtRecovery1Group/GasDebtRecovery2/DebtRecoveryRatePeriod")),
+		"Debt Recovery Amount (INT32)":              byComp(int32At("GasDebtRecovery1Group/GasDebtRecovery1/DebtRecoveryRate"), int32At("GasDebtRecovery1Group/GasDebtRecovery2/DebtRecoveryRate")),
+		"Debt Recovery Balance Percentage (UINT16)": byComp(nil, nil, uintAt("DebtRecoveryPerPayment", 2)),
+	}
+	// 6.7 gas flow (GCS24a): threshold with divisor 10000 (annex), LOCKED
+	// 0x00 / UNCHANGED 0x03.
+	state := func(p string) gbzResolver {
+		return func(c *ctx, f gbzField) ([]byte, error) {
+			s, err := c.need(p)
+			if err != nil {
+				return nil, err
+			}
+			switch s {
+			case "Locked":
+				return []byte{0x00}, nil
+			case "Unchanged":
+				return []byte{0x03}, nil
+			}
+			return nil, c.errf("%s %q", p, s)
+		}
+	}
+	gbzFields["GCS24a"] = map[string]gbzResolver{
+		"Uncontrolled Flow Threshold (UINT16)": func(c *ctx, f gbzField) ([]byte, error) {
+			b, err := c.scaled("UncontrolledGasFlowRateDecimal", 4)
+			if err != nil {
+				return nil, err
+			}
+			if b[2] != 0 || b[3] != 0 {
+				return nil, c.errf("UncontrolledGasFlowRateDecimal too large")
+			}
+			return b[:2], nil
+		},
+		"Stabilisation Period (UINT8)":  uintAt("StabilisationPeriod", 1),
+		"Measurement Period (UINT16)":   uintAt("MeasurementPeriod", 2),
+		"SupplyTamper State (ENUM8)":    state("SupplyTamperState"),
+		"SupplyDepletion State (ENUM8)": state("SupplyDepletionState"),
+	}
+	// 6.8 billing calendar (GCS25/25a): start and periodicity on both the
+	// billing period and the block period.
+	start := pathField((*ctx).utcAt, "GasBillingCalendar/BillingPeriodStart")
+	typ := func(c *ctx, f gbzField) ([]byte, error) {
+		_, t, err := c.period()
+		return []byte{t}, err
+	}
+	dur := func(c *ctx, f gbzField) ([]byte, error) {
+		n, _, err := c.period()
+		return le32(n)[:3], err
+	}
+	for _, uc := range []string{"GCS25", "GCS25a"} {
+		gbzFields[uc] = map[string]gbzResolver{
+			"Billing Period Start Time (UTCTime)":    start,
+			"Block Period Start Time (UTCTime)":      start,
+			"Billing Period Duration Type (BITMAP8)": typ,
+			"Block Period Duration Type (BITMAP8)":   typ,
+			"Billing Period Duration (UINT24)":       dur,
+			"Block Period Duration (UINT24)":         dur,
+		}
 	}
 }

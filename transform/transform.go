@@ -251,6 +251,8 @@ type ctx struct {
 	uc   *gbcs.UseCase
 
 	headerDateTime []byte
+	// gbzComp is the position of the GBZ component being filled.
+	gbzComp int
 	// originator and counter of the command: the User's, or the ACB's when
 	// it sends the command on the User's behalf.
 	originator eui.EUI64
