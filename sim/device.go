@@ -38,6 +38,8 @@ type state struct {
 	securityLog  []logEntry
 	profile      []profileEntry // half-hourly import profile
 	daily        []profileEntry // daily reads
+	dailySnaps   []snapshot     // GSME: daily snapshots (daily read logs)
+	otherSnaps   []snapshot     // GSME: billing period, tariff and mode change snapshots
 	firmware     firmware
 	utrn         gbcs.UTRNCounterCache
 	deviceLog    []deviceLogEntry // CHF: HAN whitelist; others: joined devices

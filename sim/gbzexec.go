@@ -232,6 +232,7 @@ func (x *exec) zclCluster(cluster uint16, cid byte, pl *tree.Node) (byte, byte, 
 	case cluster == gbz.ClusterPrepayment && cid == 0x06: // Change Payment Mode
 		cfg := childUint(pl, "proposed-payment-control-configuration")
 		m.prepayment = cfg&0x0002 != 0 || cfg&0x0400 != 0
+		x.d.takeSnapshot(now, snapChangeOfMode)
 		return 0x19, 0x02, named("payload", "zcl-payload", nil,
 			named("friendly-credit", "bitmap8", uint64(0)), named("friendly-credit-calendar-id", "uint32", uint64(0)),
 			named("emergency-credit-limit", "uint32", uint64(m.ecLimit/1000)), named("emergency-credit-threshold", "uint32", uint64(0)))
@@ -249,21 +250,34 @@ func (x *exec) zclCluster(cluster uint16, cid byte, pl *tree.Node) (byte, byte, 
 		x.st.samplingID++
 		return 0x19, 0x0D, named("payload", "zcl-payload", nil, named("sample-id", "uint16", uint64(x.st.samplingID)))
 	case cluster == gbz.ClusterMetering && cid == 0x08: // Get Sampled Data
+		// sample id 0: the half-hourly profile; others: the sampling
+		// sessions Start Sampling opened. Samples from the first
+		// half-hour at or after the earliest sample time; NOT_FOUND for an
+		// unknown session, or a start older than the log holds or with no
+		// sample after it.
+		id := childUint(pl, "sample-id")
 		n := int(childUint(pl, "number-of-samples"))
 		prof := x.st.profile
-		if len(prof) < 2 {
+		earliest := childUint(pl, "earliest-sample-time")
+		if id > uint64(x.st.samplingID) || len(prof) < 2 || earliest < zclUTC(prof[0].t) {
 			return defaultResponse(cid, zclNotFound)
 		}
-		if n > len(prof)-1 {
-			n = len(prof) - 1
+		start := 0
+		for start < len(prof)-1 && zclUTC(prof[start].t) < earliest {
+			start++
+		}
+		if start >= len(prof)-1 {
+			return defaultResponse(cid, zclNotFound)
+		}
+		if n > len(prof)-1-start {
+			n = len(prof) - 1 - start
 		}
 		ents := named("samples", "entries", nil)
-		start := len(prof) - 1 - n
 		for i := start; i < start+n; i++ {
 			ents.Add(nd("entry", nil, named("sample", "uint24", (prof[i+1].value-prof[i].value)&0xFFFFFF)))
 		}
 		return 0x19, 0x07, named("payload", "zcl-payload", nil,
-			named("sample-id", "uint16", childUint(pl, "sample-id")), named("sample-start-time", "UTC", zclUTC(prof[start].t)),
+			named("sample-id", "uint16", id), named("sample-start-time", "UTC", zclUTC(prof[start].t)),
 			named("sample-type", "enum8", uint64(0)), named("sample-request-interval", "uint16", uint64(1800)),
 			named("number-of-samples", "uint16", uint64(n)), ents)
 	case cluster == gbz.ClusterEvents && cid == 0x00: // Get Event Log
@@ -306,6 +320,7 @@ func (x *exec) zclCluster(cluster uint16, cid byte, pl *tree.Node) (byte, byte, 
 			x.st.displayed, _ = c.Str()
 		}
 	case cluster == gbz.ClusterPrice && cid == 0x05: // Publish Price Matrix: tier prices
+		x.d.takeSnapshot(now, snapPriceMatrix)
 		if pm := pl.Child("price-matrix"); pm != nil {
 			for _, e := range pm.Children {
 				id := childUint(e, "tier-block-id")
@@ -323,7 +338,11 @@ func (x *exec) zclCluster(cluster uint16, cid byte, pl *tree.Node) (byte, byte, 
 				m.touTier = append(m.touTier, uint8(childUint(e, "price-tier")))
 			}
 		}
-	case cluster == gbz.ClusterMetering && (cid == 0x06) || cluster == gbz.ClusterPrepayment && (cid == 0x07 || cid == 0x08 || cid == 0x0A) ||
+	case cluster == gbz.ClusterMetering && cid == 0x06: // Get Snapshot
+		return x.publishSnapshot(false, cid, pl)
+	case cluster == gbz.ClusterPrepayment && cid == 0x07: // Get Prepay Snapshot
+		return x.publishSnapshot(true, cid, pl)
+	case cluster == gbz.ClusterPrepayment && (cid == 0x08 || cid == 0x0A) ||
 		cluster == gbz.ClusterPrice && cid == 0x0B || cluster == gbz.ClusterCalendar && cid >= 0x01 && cid <= 0x04 && false:
 		// Snapshots, logs and billing periods not yet laid out by the
 		// simulator: nothing recorded.

@@ -163,6 +163,10 @@ func (d *Device) advance(now time.Time) {
 		}
 		if next.Equal(next.Truncate(24*time.Hour)) && metering {
 			st.daily = appendProfile(st.daily, profileEntry{next, m.importWh}, 731)
+			d.takeSnapshot(next, snapGeneral)
+			if next.Day() == 1 {
+				d.takeSnapshot(next, snapBillingPeriod)
+			}
 			m.billToDate += int64(m.standing) * 1000
 			if m.prepayment {
 				d.spend(now, int64(m.standing)*1000)

@@ -209,6 +209,10 @@ func (h *rtdsHarness) run(cmd *gbcs.Message, rtdsResp []byte, typ Type, name str
 		}
 	}
 	d.Reset()
+	if typ.IsGas() {
+		// a GSME installed 40 days before: its logs have history
+		d.Backfill(40 * 24 * time.Hour)
+	}
 	// A device trusts the remote party that sends it commands in its role
 	// (as after its installation for that supplier/network operator).
 	if c := h.fleet.dir.Keyring.Certificates(cmd.Originator, gbcs.UsageDigitalSignature); len(c) > 0 {
