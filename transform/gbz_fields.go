@@ -288,3 +288,47 @@ func init() {
 		}
 	}
 }
+
+// zclString is a ZCL octet / character string: length octet ‖ bytes.
+func (c *ctx) zclString(s string) ([]byte, error) {
+	if len(s) > 0xFE {
+		return nil, c.errf("string of %d octets is too long for ZCL", len(s))
+	}
+	return append([]byte{byte(len(s))}, s...), nil
+}
+
+func strAt(p string) gbzResolver {
+	return func(c *ctx, f gbzField) ([]byte, error) {
+		s, err := c.need(p)
+		if err != nil {
+			return nil, err
+		}
+		return c.zclString(s)
+	}
+}
+
+func init() {
+	// 3.1 display message (GCS07): Message ID = current time, start now
+	// (or ExecutionDateTime), the text as CHARSTRING.
+	gbzFields["GCS07"] = map[string]gbzResolver{
+		"Start Time (UTCtime)": func(c *ctx, f gbzField) ([]byte, error) { return c.zclExecution(0xFFFFFFFF) },
+		"Message (CHARSTRING)": strAt("SupplierMessage"),
+	}
+	// 9.1 CIN (GCS36): the DCC-generated CIN.
+	gbzFields["GCS36"] = map[string]gbzResolver{
+		"CustomerID Number (OCTETSTRING)": func(c *ctx, f gbzField) ([]byte, error) {
+			cin := c.opts.CustomerIdentificationNumber
+			if len(cin) != 4 {
+				return nil, c.errf("Options.CustomerIdentificationNumber must be the 4-digit CIN the DCC generated")
+			}
+			return c.zclString(cin)
+		},
+	}
+	// 6.20.1 MPRN (GCS41).
+	gbzFields["GCS41"] = map[string]gbzResolver{"SiteID (OCTETSTRING)": strAt("ImportMPRN")}
+	// 3.4 supplier name and telephone (GCS44).
+	gbzFields["GCS44"] = map[string]gbzResolver{
+		"Proposed Provider Name (OCTETSTRING)":            strAt("SupplierName"),
+		"Proposed Provider Contact Details (OCTETSTRING)": strAt("SupplierTelephoneNumber"),
+	}
+}

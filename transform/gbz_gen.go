@@ -93,10 +93,99 @@ var gbzTemplates = map[string][]gbzComponent{
 			{"Debt Recovery Balance Percentage (UINT16)", 2, nil},
 		}},
 	},
+	"GCS05": {
+		{control: 0x00, cluster: 0x0705, frameControl: 0x01, command: 0x03, repeat: 1, fields: []gbzField{
+			{"Issuer Event ID (UINT32)", 4, nil},
+			{"Start Time (UTCTime)", 4, nil},
+			{"Emergency Credit Limit (UINT32)", 4, nil},
+			{"Emergency Credit Threshold (UINT32)", 4, nil},
+		}},
+		{control: 0x00, cluster: 0x0705, frameControl: 0x01, command: 0x0C, repeat: 1, fields: []gbzField{
+			{"Provider ID (UINT32)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
+			{"Issuer Event ID (UINT32)", 4, nil},
+			{"Implementation Date/Time (UTCTime)", 4, nil},
+			{"Overall Debt Cap (INT32)", 4, nil},
+		}},
+		{control: 0x10, cluster: 0x0705, frameControl: 0x01, command: 0x09, repeat: 1, fields: []gbzField{
+			{"From Date Time", 4, nil},
+			{"Low Credit Warning Level (UINT32)", 4, nil},
+		}},
+		{control: 0x00, cluster: 0x0705, frameControl: 0x01, command: 0x0B, repeat: 1, fields: []gbzField{
+			{"Provider ID (UINT32)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
+			{"Issuer Event ID (UINT32)", 4, nil},
+			{"Implementation Date/Time (UTCTime)", 4, nil},
+			{"Maximum Credit Level (UINT32)", 4, nil},
+			{"Maximum Credit Per Top Up (UINT32)", 4, nil},
+		}},
+		{control: 0x00, cluster: 0x0707, frameControl: 0x09, command: 0x00, repeat: 1, fields: []gbzField{
+			{"Provider ID (UINT32)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
+			{"Issuer Event ID (UINT32)", 4, nil},
+			{"Issuer Calendar ID (UINT32)", 4, nil},
+			{"Start Time (UTCTime)", 4, nil},
+			{"Calendar Type (ENUM8)", 1, []byte{0x03}},
+			{"Calendar Time Reference (UINT8)", 1, []byte{0x00}},
+			{"Calendar Name (OCTETSTRING)", 1, []byte{0x00}},
+			{"Number of Seasons (UINT8)", 1, nil},
+			{"Number of Week Profiles (UINT8)", 1, nil},
+			{"Number of Day Profiles (UINT8)", 1, nil},
+		}},
+		{control: 0x00, cluster: 0x0707, frameControl: 0x09, command: 0x01, repeat: 1, fields: []gbzField{
+			{"Provider ID (UINT32)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
+			{"Issuer Event ID (UINT32)", 4, nil},
+			{"Issuer Calendar ID (UINT32)", 4, nil},
+			{"Day ID (UINT8)", 1, nil},
+			{"Total Number of Schedule Entries (UINT8)", 1, nil},
+			{"Command Index (UINT8)", 1, []byte{0x00}},
+			{"Total Number of Commands (UINT8)", 1, []byte{0x01}},
+			{"Calendar Type (ENUM8)", 1, []byte{0x03}},
+			{"Day Schedule Entries (Refer to ZigBee spec)", 0, nil},
+		}},
+		{control: 0x00, cluster: 0x0707, frameControl: 0x09, command: 0x02, repeat: 1, fields: []gbzField{
+			{"Provider ID (UINT32)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
+			{"Issuer Event ID (UINT32)", 4, nil},
+			{"Issuer Calendar ID (UINT32)", 4, nil},
+			{"Week ID (UINT8)", 1, nil},
+			{"Day ID Ref Monday (UINT8)", 1, nil},
+			{"Day ID Ref Tuesday (UINT8)", 1, nil},
+			{"Day ID Ref Wednesday (UINT8)", 1, nil},
+			{"Day ID Ref Thursday (UINT8)", 1, nil},
+			{"Day ID Ref Friday (UINT8)", 1, nil},
+			{"Day ID Ref Saturday (UINT8)", 1, nil},
+			{"Day ID Ref Sunday (UINT8)", 1, nil},
+		}},
+		{control: 0x00, cluster: 0x0707, frameControl: 0x09, command: 0x03, repeat: 1, fields: []gbzField{
+			{"Provider ID (UINT32)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
+			{"Issuer Event ID (UINT32)", 4, nil},
+			{"Issuer Calendar ID (UINT32)", 4, nil},
+			{"Command Index (UINT8)", 1, []byte{0x00}},
+			{"Total Number of Commands (UINT8)", 1, []byte{0x01}},
+			{"Season Entry (Refer to ZigBee spec)", 0, nil},
+		}},
+		{control: 0x00, cluster: 0x0707, frameControl: 0x09, command: 0x04, repeat: 1, fields: []gbzField{
+			{"Provider ID (UINT32)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
+			{"Issuer Event ID (UINT32)", 4, nil},
+			{"Issuer Calendar ID (UINT32)", 4, nil},
+			{"Start Time (UTCTime)", 4, nil},
+			{"Calendar Type (ENUM8)", 1, []byte{0x03}},
+			{"Total Number of SpecialDays (UINT8)", 1, nil},
+			{"Command Index (UINT8)", 1, []byte{0x00}},
+			{"Total Number of Commands (UINT8)", 1, []byte{0x01}},
+			{"Special Day Entry (Refer to ZigBee spec)", 0, nil},
+		}},
+	},
 	"GCS06": {
 		{control: 0x00, cluster: 0x0705, frameControl: 0x01, command: 0x00, repeat: 1, fields: []gbzField{
 			{"Command Issue Date/ Time (UTCTime)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
 			{"Originating Device (ENUM8)", 1, []byte{0x00}},
+		}},
+	},
+	"GCS07": {
+		{control: 0x00, cluster: 0x0703, frameControl: 0x09, command: 0x00, repeat: 1, fields: []gbzField{
+			{"Message ID (UINT32)", 4, nil},
+			{"Message Control (BITMAP8)", 1, []byte{0x00}},
+			{"Start Time (UTCtime)", 4, nil},
+			{"Duration In Minutes (UINT16)", 2, []byte{0xFF, 0xFF}},
+			{"Message (CHARSTRING)", 0, nil},
 		}},
 	},
 	"GCS09": {
@@ -234,6 +323,15 @@ var gbzTemplates = map[string][]gbzComponent{
 			{"EarliestSampleTime (UTCTime)", 4, []byte{0x01, 0x00, 0x00, 0x00}},
 			{"SampleType (ENUM8)", 1, []byte{0x00}},
 			{"NumberOfSamples (UINT16)", 2, []byte{0x29, 0x00}},
+		}},
+	},
+	"GCS20": {
+		{control: 0x00, cluster: 0x0708, frameControl: 0x09, command: 0x04, repeat: 1, fields: []gbzField{
+			{"Issuer Event ID (UINT32)", 4, nil},
+			{"Start Date/Time (UTCTime)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
+			{"Event Configuration (BITMAP8)", 1, nil},
+			{"Configuration Control (ENUM8)", 1, []byte{0x00}},
+			{"Event Configuration Payload (Refer to ZigBee spec)", 0, nil},
 		}},
 	},
 	"GCS20r": {
@@ -469,6 +567,14 @@ var gbzTemplates = map[string][]gbzComponent{
 			{"Attribute Identifier (ENUM16)", 2, []byte{0x14, 0x00}},
 		}},
 	},
+	"GCS36": {
+		{control: 0x00, cluster: 0x0708, frameControl: 0x09, command: 0x06, repeat: 1, fields: []gbzField{
+			{"Issuer Event ID (UINT32)", 4, nil},
+			{"CIN Time (UTCTime)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
+			{"Provider ID (UINT32)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
+			{"CustomerID Number (OCTETSTRING)", 0, nil},
+		}},
+	},
 	"GCS38": {
 		{control: 0x00, cluster: 0x0702, frameControl: 0x00, command: 0x00, repeat: 1, fields: []gbzField{
 			{"Attribute Identifier (ENUM16)", 2, []byte{0x06, 0x02}},
@@ -514,6 +620,26 @@ var gbzTemplates = map[string][]gbzComponent{
 			{"Start Time (UTCtime)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
 			{"Credit Adjustment Type (ENUM8)", 1, []byte{0x02}},
 			{"Credit Adjustment Value (INT32)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
+		}},
+	},
+	"GCS41": {
+		{control: 0x00, cluster: 0x0708, frameControl: 0x09, command: 0x03, repeat: 1, fields: []gbzField{
+			{"Issuer Event ID (UINT32)", 4, nil},
+			{"SiteID Time (UTCTime)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
+			{"Provider ID (UINT32)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
+			{"SiteID (OCTETSTRING)", 0, nil},
+		}},
+	},
+	"GCS44": {
+		{control: 0x00, cluster: 0x0708, frameControl: 0x09, command: 0x01, repeat: 1, fields: []gbzField{
+			{"Current Provider ID (UINT32)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
+			{"Issuer Event ID (UINT32)", 4, nil},
+			{"Tariff Type (BITMAP8 (NIBBLES))", 1, []byte{0x00}},
+			{"Proposed Provider ID (UINT32)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
+			{"Provider Change Implementation Time (UTCtime)", 4, []byte{0x00, 0x00, 0x00, 0x00}},
+			{"Provider Change Control (BITMAP32)", 4, []byte{0x00, 0x18, 0x00, 0x00}},
+			{"Proposed Provider Name (OCTETSTRING)", 0, nil},
+			{"Proposed Provider Contact Details (OCTETSTRING)", 0, nil},
 		}},
 	},
 	"GCS46": {

@@ -95,6 +95,9 @@ for uc in sys.argv[2:]:
         elif el.startswith('Total number of GBZ'):
             pass
         else:
+            if octs == '*' and val == '*':
+                cur['fields'].append((el, 0, None))  # variable length
+                continue
             if not octs.isdigit():
                 ok, why = False, el
                 break
