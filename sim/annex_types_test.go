@@ -35,3 +35,27 @@ func TestAnnexTypesGenerated(t *testing.T) {
 		t.Fatal("annex_types_gen.go is stale: go test ./sim -run TestAnnexTypesGenerated -update")
 	}
 }
+
+// TestZCLAnnexTypesGenerated regenerates the ZCL attribute type table from
+// the annex and fails when the committed one is stale.
+func TestZCLAnnexTypesGenerated(t *testing.T) {
+	src, err := os.ReadFile(refdata.Path(t, "gbcs", "spec", "gbcs-use-cases-annex.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, st, err := annexgen.GenerateZCL(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d rows, %d attributes, %d conflicting rows", st.Rows, st.Attributes, st.Conflicts)
+	if *updateAnnex {
+		if err := os.WriteFile("zcl_types_gen.go", out, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	old, _ := os.ReadFile("zcl_types_gen.go")
+	if !bytes.Equal(old, out) {
+		t.Fatal("zcl_types_gen.go is stale: go test ./sim -run TestZCLAnnexTypesGenerated -update")
+	}
+}

@@ -230,6 +230,9 @@ type Fault struct {
 	// Items are the 0-based DLMS request-spec or GBZ component indices
 	// that fail; empty: the last one.
 	Items []int
+	// Record is the 0-based attribute record of a failing GBZ Read
+	// Attributes that answers ZCLStatus (the others are read).
+	Record int
 }
 
 func (f Fault) fails(i, n int) bool {

@@ -3,6 +3,8 @@ package sim
 import (
 	"encoding/hex"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/opendcc/opendcc/gbcs/gbz"
 	"github.com/opendcc/opendcc/gbcs/payload"
@@ -104,7 +106,7 @@ func (x *exec) execGBZ() ([]byte, error) {
 			// a component after a failed one is not executed
 			rfc, rcid, rp = defaultResponse(cid, zclFailure)
 		} else if faulty && fault.fails(ci, ncomp) {
-			rfc, rcid, rp = x.zclFailure(cluster, fc, cid, pl, fault.zclStatus())
+			rfc, rcid, rp = x.zclFailure(cluster, fc, cid, pl, fault.zclStatus(), fault.Record)
 			failed = true
 		} else if fc&0x03 == 0 {
 			rfc, rcid, rp = x.zclGeneral(cluster, cid, pl)
@@ -146,13 +148,16 @@ func (x *exec) execGBZ() ([]byte, error) {
 // zclFailure is a component's answer when the device fails it: the
 // records of a Read Attributes carry the status, a top-up is rejected
 // (result type 1, values -1), other commands get a Default Response.
-func (x *exec) zclFailure(cluster uint16, fc, cid byte, pl *tree.Node, status byte) (byte, byte, *tree.Node) {
+func (x *exec) zclFailure(cluster uint16, fc, cid byte, pl *tree.Node, status byte, record int) (byte, byte, *tree.Node) {
 	switch {
 	case fc&0x03 == 0 && cid == gbz.CmdReadAttributes:
-		// the first attribute cannot be read; the others are
+		// the failing attribute cannot be read; the others are
 		rfc, rcid, resp := x.zclGeneral(cluster, cid, pl)
+		if record < 0 || record >= len(resp.Children) {
+			record = 0
+		}
 		if len(resp.Children) > 0 {
-			r := resp.Children[0]
+			r := resp.Children[record]
 			r.Children = []*tree.Node{r.Children[0], named("status", "enum8", uint64(status))}
 		}
 		return rfc, rcid, resp
@@ -163,6 +168,22 @@ func (x *exec) zclFailure(cluster uint16, fc, cid byte, pl *tree.Node, status by
 			named("credit-remaining", "int32", int64(-1)))
 	}
 	return defaultResponse(cid, status)
+}
+
+// zclZero is the default value of a ZCL type: zero, the empty string, the
+// current time for UTC.
+func zclZero(typ string, now time.Time) any {
+	switch {
+	case typ == "string" || typ == "octstr":
+		return ""
+	case typ == "UTC":
+		return zclUTC(now)
+	case typ == "bool":
+		return false
+	case strings.HasPrefix(typ, "int"):
+		return int64(0)
+	}
+	return uint64(0)
 }
 
 func defaultResponse(cid, status byte) (byte, byte, *tree.Node) {
@@ -184,6 +205,10 @@ func (x *exec) zclGeneral(cluster uint16, cid byte, pl *tree.Node) (byte, byte, 
 					rec.Add(named("status", "enum8", uint64(zclSuccess)), named("value", v.typ, v.v))
 				} else if v, ok := x.st.attrs[k]; ok {
 					rec.Add(named("status", "enum8", uint64(zclSuccess)), named("value", v.Type, v.Value))
+				} else if typ, ok := zclAnnexTypes[k]; ok {
+					// an attribute of the annex's GBZ tables the device has
+					// no behaviour for: its configured default
+					rec.Add(named("status", "enum8", uint64(zclSuccess)), named("value", typ, zclZero(typ, x.d.fleet.clock.Now())))
 				} else {
 					rec.Add(named("status", "enum8", uint64(zclUnsupAttr)))
 				}

@@ -312,12 +312,18 @@ func scenarioFault(rt *tree.Node) Fault {
 		}
 		ci++
 		failed := false
+		rec := -1
 		c.Walk(func(n *tree.Node) bool {
 			switch {
+			case n.Type == "attribute-record":
+				if !failed {
+					rec++
+				}
 			case n.Name == "status" && n.Type == "enum8":
 				if v, _ := n.Uint(); v != 0 && v != zclUnsupAttr && !failed {
 					failed = true
 					f.ZCLStatus = byte(v)
+					f.Record = max(rec, 0)
 				}
 			case n.Name == "result-type":
 				if v, _ := n.Uint(); v != 0 {
