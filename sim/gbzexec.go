@@ -170,6 +170,14 @@ func (x *exec) zclFailure(cluster uint16, fc, cid byte, pl *tree.Node, status by
 	return defaultResponse(cid, status)
 }
 
+// zclTime converts a ZCL UTC time (0: now).
+func zclTime(v uint64, now time.Time) time.Time {
+	if v == 0 || v >= 0xFFFFFFFE {
+		return now
+	}
+	return time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(v) * time.Second)
+}
+
 // zclZero is the default value of a ZCL type: zero, the empty string, the
 // current time for UTC.
 func zclZero(typ string, now time.Time) any {
@@ -330,8 +338,22 @@ func (x *exec) zclCluster(cluster uint16, cid byte, pl *tree.Node) (byte, byte, 
 		return 0x19, 0x0C, named("payload", "zcl-payload", nil,
 			named("provider-id", "uint32", childUint(pl, "provider-id")), named("issuer-event-id", "uint32", childUint(pl, "issuer-event-id")),
 			named("implementation-date-time", "UTC", zclUTC(now)), named("supply-status", "enum8", uint64(m.supply)))
+	case cluster == gbz.ClusterPrice && cid == 0x09: // Publish Billing Period
+		m.billStart = zclTime(childUint(pl, "billing-period-start-time"), now)
+		m.billDuration = uint32(childUint(pl, "billing-period-duration"))
+		m.billType = uint8(childUint(pl, "billing-period-duration-type"))
+	case cluster == gbz.ClusterPrice && cid == 0x0B: // Get Billing Period
+		start, dur, typ := m.billStart, m.billDuration, m.billType
+		if start.IsZero() {
+			start, dur, typ = time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC), 1, 0x03
+		}
+		return 0x09, 0x09, named("payload", "zcl-payload", nil,
+			named("provider-id", "uint32", uint64(0)), named("issuer-event-id", "uint32", zclUTC(start)),
+			named("billing-period-start-time", "UTC", zclUTC(start)), named("billing-period-duration", "uint24", uint64(dur)),
+			named("billing-period-duration-type", "bitmap8", uint64(typ)), named("tariff-type", "bitmap8", childUint(pl, "tariff-type")))
 	case cluster == gbz.ClusterDeviceMgmt && cid == 0x05: // Get Event Configuration
-		return 0x08 | 0x01, 0x04, named("payload", "zcl-payload", nil,
+		// the meter is the client of Device Management: client to server
+		return 0x01, 0x04, named("payload", "zcl-payload", nil,
 			named("command-index", "uint8", uint64(0)), named("total-commands", "uint8", uint64(1)),
 			named("event-configuration-payload", "entries", nil, nd("entry", nil,
 				named("event-id", "uint16", childUint(pl, "event-id")), named("event-configuration", "bitmap8", uint64(0x03)))))

@@ -44,6 +44,13 @@ type meter struct {
 	blockMode  bool
 	periodWh   uint64 // consumption in the current billing period (blocks)
 
+	// Billing period (Publish Billing Period): start, duration and
+	// duration type (ZCL: low nibble timebase 0 minutes, 1 days, 2 weeks,
+	// 3 months; high nibble control); unset: monthly from the 1st.
+	billStart    time.Time
+	billDuration uint32
+	billType     uint8
+
 	prepayment        bool
 	balance           int64 // pence × 1000 (milli-pence), meter balance
 	debt              int64
