@@ -69,7 +69,7 @@ func cellText(c string) string {
 // leafType normalises an annex data type: "octet-string(8)" →
 // "octet-string:8", the twin marker, and the two EXCEPTIONAL encodings of
 // GBCS §18.2.1 (execution_time_date: date octet-string(5);
-// credit_charge_configuration: bit-string).
+// credit_charge_configuration: array of {octet-string, octet-string, bit-string(3)}).
 func leafType(t, path string) (string, bool) {
 	twin := strings.Contains(t, "[[TWIN_ELEMENT_ESME_ONLY]]")
 	t = strings.TrimSpace(reMarker.ReplaceAllString(t, ""))
@@ -79,7 +79,10 @@ func leafType(t, path string) (string, bool) {
 			// the Blue Book execution_time entry: {time, date}
 			return "{octet-string:4,octet-string:5}", twin
 		case strings.Contains(path, "credit_charge_configuration"):
-			return "bit-string:8", twin
+			// the Blue Book IC111 credit_charge_configuration: array of
+			// {credit_reference, charge_reference, collection_configuration
+			// bit-string(3)}; §18.2.1 fixes the allowed sets of entries
+			return "[16]{octet-string:6,octet-string:6,bit-string:3}", twin
 		}
 		return "", twin
 	}
