@@ -96,6 +96,7 @@ type exec struct {
 	respSOC    uint64 // Supplementary Originator Counter of the response
 	hasSOC     bool
 	future     bool // the command is future dated and was deferred
+	zclFC      byte // frame control of the GBZ component being executed
 }
 
 // Handle executes one GBCS command on the device and returns the response

@@ -52,6 +52,19 @@ var zclAttrs = map[uint32]func(x *exec) zclValue{
 	0x00000004: func(x *exec) zclValue { return zclValue{"string", "OpenDCC"} },
 	0x00000005: func(x *exec) zclValue { return zclValue{"string", "SIM-" + x.d.Type.String()} },
 	0x00000003: func(x *exec) zclValue { return zclValue{"uint8", uint64(1)} },
+	// Price cluster block thresholds (uint48) and block / tier prices
+	// (uint32) of ZCL SE 1.2 (the annex tables list them without a type)
+	0x07000100: func(x *exec) zclValue { return zclValue{"uint48", uint64(x.st.meter.thresholds[0])} },
+	0x07000101: func(x *exec) zclValue { return zclValue{"uint48", uint64(x.st.meter.thresholds[1])} },
+	0x07000102: func(x *exec) zclValue { return zclValue{"uint48", uint64(x.st.meter.thresholds[2])} },
+	0x07000400: func(x *exec) zclValue { return zclValue{"uint32", uint64(x.st.meter.blockPrice[0])} },
+	0x07000401: func(x *exec) zclValue { return zclValue{"uint32", uint64(x.st.meter.blockPrice[1])} },
+	0x07000402: func(x *exec) zclValue { return zclValue{"uint32", uint64(x.st.meter.blockPrice[2])} },
+	0x07000403: func(x *exec) zclValue { return zclValue{"uint32", uint64(x.st.meter.blockPrice[3])} },
+	0x07000410: func(x *exec) zclValue { return zclValue{"uint32", uint64(x.st.meter.price[0])} },
+	0x07000420: func(x *exec) zclValue { return zclValue{"uint32", uint64(x.st.meter.price[1])} },
+	0x07000430: func(x *exec) zclValue { return zclValue{"uint32", uint64(x.st.meter.price[2])} },
+	0x07000440: func(x *exec) zclValue { return zclValue{"uint32", uint64(x.st.meter.price[3])} },
 }
 
 // sensitiveClusters: the response components a use case encrypts (GBCS
@@ -111,6 +124,7 @@ func (x *exec) execGBZ() ([]byte, error) {
 		} else if fc&0x03 == 0 {
 			rfc, rcid, rp = x.zclGeneral(cluster, cid, pl)
 		} else {
+			x.zclFC = fc
 			rfc, rcid, rp = x.zclCluster(cluster, cid, pl)
 		}
 		comp := named("component", "component", nil)
@@ -338,6 +352,19 @@ func (x *exec) zclCluster(cluster uint16, cid byte, pl *tree.Node) (byte, byte, 
 		return 0x19, 0x0C, named("payload", "zcl-payload", nil,
 			named("provider-id", "uint32", childUint(pl, "provider-id")), named("issuer-event-id", "uint32", childUint(pl, "issuer-event-id")),
 			named("implementation-date-time", "UTC", zclUTC(now)), named("supply-status", "enum8", uint64(m.supply)))
+	case cluster == gbz.ClusterPrice && cid == 0x00 && x.zclFC&0x08 == 0: // Get Current Price
+		// Publish Price of the tier active now; NOT_FOUND without a tariff
+		if len(m.touStart) == 0 {
+			return defaultResponse(cid, zclNotFound)
+		}
+		tier := m.tierAt(now)
+		return 0x19, 0x00, named("payload", "zcl-payload", nil,
+			named("provider-id", "uint32", uint64(0)), named("rate-label", "octstr", ""), named("issuer-event-id", "uint32", uint64(0)),
+			named("current-time", "UTC", zclUTC(now)), named("unit-of-measure", "enum8", uint64(1)), named("currency", "uint16", uint64(826)),
+			named("price-trailing-digit-and-price-tier", "bitmap8", uint64(0x50|(tier+1)&0x0F)),
+			named("number-of-price-tiers-and-register-tier", "bitmap8", uint64(gasTiers<<4|(tier+1)&0x0F)),
+			named("start-time", "UTC", uint64(0)), named("duration-in-minutes", "uint16", uint64(1440)),
+			named("price", "uint32", uint64(m.price[tier])))
 	case cluster == gbz.ClusterPrice && cid == 0x09: // Publish Billing Period
 		m.billStart = zclTime(childUint(pl, "billing-period-start-time"), now)
 		m.billDuration = uint32(childUint(pl, "billing-period-duration"))
@@ -377,7 +404,9 @@ func (x *exec) zclCluster(cluster uint16, cid byte, pl *tree.Node) (byte, byte, 
 				}
 			}
 		}
-	case cluster == gbz.ClusterCalendar && cid == 0x01: // Publish Day Profile
+	case cluster == gbz.ClusterCalendar && x.zclFC&0x08 == 0 && cid >= 0x01 && cid <= 0x04: // Get Day/Week Profiles, Seasons, Special Days
+		return x.calendarReply(cid, pl, now)
+	case cluster == gbz.ClusterCalendar && cid == 0x01 && childUint(pl, "calendar-type") < 3: // Publish Day Profile (TOU)
 		if ds := pl.Child("day-schedule-entries"); ds != nil {
 			m.touStart, m.touTier = nil, nil
 			for _, e := range ds.Children {
@@ -396,4 +425,48 @@ func (x *exec) zclCluster(cluster uint16, cid byte, pl *tree.Node) (byte, byte, 
 		return defaultResponse(cid, zclNotFound)
 	}
 	return defaultResponse(cid, zclSuccess)
+}
+
+// calendarReply answers the Calendar gets from the TOU calendar the device
+// holds (the day profile of its switching times, id 1; one week profile,
+// id 1, of that day; one season from the start of the year): Publish Day
+// Profile, Publish Week Profile, Publish Seasons. NOT_FOUND for the
+// friendly credit calendar (0xFFFFFFFE; not modelled), for special days
+// and when no TOU calendar is held.
+func (x *exec) calendarReply(cid byte, pl *tree.Node, now time.Time) (byte, byte, *tree.Node) {
+	m := &x.st.meter
+	calID := childUint(pl, "issuer-calendar-id")
+	if len(m.touStart) == 0 || calID == 0xFFFFFFFE || cid == 0x04 {
+		return defaultResponse(cid, zclNotFound)
+	}
+	head := func(p *tree.Node) *tree.Node {
+		return p.Add(named("provider-id", "uint32", childUint(pl, "provider-id")), named("issuer-event-id", "uint32", uint64(0)),
+			named("issuer-calendar-id", "uint32", uint64(1)))
+	}
+	switch cid {
+	case 0x01:
+		ents := named("day-schedule-entries", "entries", nil)
+		for i, st := range m.touStart {
+			ents.Add(nd("entry", nil, named("start-time", "uint16", uint64(st)), named("price-tier", "enum8", uint64(m.touTier[i]))))
+		}
+		p := head(named("payload", "zcl-payload", nil))
+		p.Add(named("day-id", "uint8", uint64(1)), named("total-number-of-schedule-entries", "uint8", uint64(len(m.touStart))),
+			named("command-index", "uint8", uint64(0)), named("total-number-of-commands", "uint8", uint64(1)),
+			named("calendar-type", "enum8", uint64(0)), ents)
+		return 0x19, 0x01, p
+	case 0x02:
+		p := head(named("payload", "zcl-payload", nil))
+		p.Add(named("week-id", "uint8", uint64(1)))
+		for _, d := range []string{"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"} {
+			p.Add(named("day-id-ref-"+d, "uint8", uint64(1)))
+		}
+		return 0x19, 0x02, p
+	default:
+		y := now.Year() - 1900
+		p := head(named("payload", "zcl-payload", nil))
+		p.Add(named("command-index", "uint8", uint64(0)), named("total-number-of-commands", "uint8", uint64(1)),
+			named("season-entries", "entries", nil, nd("entry", nil,
+				named("season-start-date", "date", hex.EncodeToString([]byte{byte(y), 1, 1, 0xFF})), named("week-id-ref", "uint8", uint64(1)))))
+		return 0x19, 0x03, p
+	}
 }
