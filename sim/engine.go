@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/opendcc/opendcc/eui"
 	"github.com/opendcc/opendcc/gbcs"
@@ -130,7 +131,13 @@ func (d *Device) HandleMessage(m *gbcs.Message) ([]byte, error) {
 	if !ok || uc.Alert() {
 		return nil, reject(RejectUnknownUseCase, fmt.Errorf("message code 0x%04X", m.MessageCode))
 	}
-	if uc.TargetDevices != "" && !d.Type.Matches(uc.TargetDevices) {
+	target := uc.TargetDevices
+	if strings.EqualFold(target, "None") {
+		// the annex gives no target (e.g. GCS25 "Set Billing Calendar on
+		// the GSME"): the device type its title names
+		target = uc.Title
+	}
+	if target != "" && !d.Type.Matches(target) {
 		return nil, reject(RejectWrongDeviceType, fmt.Errorf("%s targets %q", uc.Name, uc.TargetDevices))
 	}
 	if err := d.checkSecurity(now, m, uc); err != nil {
