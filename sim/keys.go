@@ -63,9 +63,10 @@ var caEUI = eui.EUI64{0xFF, 0xFF, 0xFF, 0xFF, 0x0D, 0xCA, 0x51, 0x00}
 func NewLocalCA(seed uint64) (*LocalCA, error) {
 	key := DeriveKey(seed, caEUI, gbcs.UsageDigitalSignature)
 	t := &smki.Template{
-		Kind:         smki.KindAuthority,
+		Kind: smki.KindAuthority,
+		// the SMKI Device CA's name is a single commonName RDN (the
+		// issuer of RTDS device certificates: CN=E357)
 		CommonName:   fmt.Sprintf("OpenDCC Sim DCA %016X", seed),
-		OrgUnit:      "07",
 		KeyUsage:     smki.KeyUsageCertSign | smki.KeyUsageCRLSign,
 		PublicKey:    &key.PublicKey,
 		SerialNumber: new(big.Int).SetUint64(seed | 1),
