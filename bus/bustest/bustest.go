@@ -233,18 +233,18 @@ func testAckTimeoutRedelivery(t *testing.T, b bus.Bus) {
 	publish(t, b, p+".x", "slow")
 	g := newGot()
 	start := time.Now()
-	var second time.Duration
+	var second atomic.Int64
 	consume(t, b, bus.ConsumerConfig{Stream: stream, Name: "slow", AckWait: 500 * time.Millisecond}, func(ctx context.Context, m bus.Msg) {
 		g.add(fmt.Sprint(m.Delivery()))
 		if m.Delivery() == 1 {
 			return // "crash": no ack
 		}
-		second = time.Since(start)
+		second.Store(int64(time.Since(start)))
 		m.Ack(ctx)
 	})
 	msgs := g.wait(t, 2, 10*time.Second)
-	if msgs[0] != "1" || msgs[1] != "2" || second < 450*time.Millisecond {
-		t.Fatalf("deliveries %v after %v", msgs, second)
+	if msgs[0] != "1" || msgs[1] != "2" || time.Duration(second.Load()) < 450*time.Millisecond {
+		t.Fatalf("deliveries %v after %v", msgs, time.Duration(second.Load()))
 	}
 	waitPending(t, b, stream, "slow", bus.Pending{})
 }

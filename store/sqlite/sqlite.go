@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"net/url"
 	"runtime"
+	"sync"
 
 	"github.com/opendcc/opendcc/store"
 	"github.com/opendcc/opendcc/store/internal/sqlcore"
@@ -81,11 +82,11 @@ func Open(ctx context.Context, path string, opts Options) (*sqlcore.Store, error
 	}
 	r.SetMaxOpenConns(opts.Readers)
 	r.SetMaxIdleConns(opts.Readers)
-	b := &backend{r: r, w: w}
+	b := &backend{r: r, w: w, rc: &stmtCache{db: r, m: map[string]*sql.Stmt{}}, wc: &stmtCache{db: w, m: map[string]*sql.Stmt{}}}
 	d := &sqlcore.Dialect{Name: "sqlite", Greatest: "max"}
 	sub, _ := fs.Sub(migrations, "migrations")
 	if err := sqlcore.Migrate(ctx, d, b, sub, func(ctx context.Context, q sqlcore.Querier, script string) error {
-		_, err := q.Exec(ctx, script)
+		_, err := q.(dbq).e.ExecContext(ctx, script) // unprepared: several statements
 		return err
 	}); err != nil {
 		b.Close()
@@ -96,18 +97,70 @@ func Open(ctx context.Context, path string, opts Options) (*sqlcore.Store, error
 
 var _ store.Store = (*sqlcore.Store)(nil)
 
-type backend struct{ r, w *sql.DB }
+type backend struct {
+	r, w   *sql.DB
+	rc, wc *stmtCache
+}
 
-func (b *backend) Reader() sqlcore.Querier { return dbq{b.r} }
-func (b *backend) Writer() sqlcore.Querier { return dbq{b.w} }
+func (b *backend) Reader() sqlcore.Querier { return dbq{e: b.r, c: b.rc} }
+func (b *backend) Writer() sqlcore.Querier { return dbq{e: b.w, c: b.wc} }
 
-func (b *backend) Close() error { return errors.Join(b.r.Close(), b.w.Close()) }
+func (b *backend) Close() error {
+	b.rc.close()
+	b.wc.close()
+	return errors.Join(b.r.Close(), b.w.Close())
+}
+
+// stmtCache keeps one prepared statement per query text: preparing is a
+// large part of a short statement's cost in SQLite.
+type stmtCache struct {
+	db *sql.DB
+	mu sync.Mutex
+	m  map[string]*sql.Stmt
+}
+
+func (c *stmtCache) lookup(q string) (*sql.Stmt, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st, ok := c.m[q]
+	return st, ok
+}
+
+func (c *stmtCache) get(ctx context.Context, q string) (*sql.Stmt, error) {
+	if st, ok := c.lookup(q); ok {
+		return st, nil
+	}
+	// Not under the lock: preparing waits for a connection, which a
+	// transaction may hold while it looks the cache up.
+	st, err := c.db.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if old, ok := c.m[q]; ok {
+		st.Close()
+		return old, nil
+	}
+	c.m[q] = st
+	return st, nil
+}
+
+func (c *stmtCache) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, st := range c.m {
+		st.Close()
+	}
+	c.m = map[string]*sql.Stmt{}
+}
 
 func (b *backend) InTx(ctx context.Context, fn func(q sqlcore.Querier) error) (err error) {
 	tx, err := b.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
+	m := &missed{}
 	defer func() {
 		if p := recover(); p != nil {
 			tx.Rollback()
@@ -116,8 +169,11 @@ func (b *backend) InTx(ctx context.Context, fn func(q sqlcore.Querier) error) (e
 		if err != nil {
 			tx.Rollback()
 		}
+		for _, q := range m.qs {
+			b.wc.get(context.WithoutCancel(ctx), q) // errors show at next use
+		}
 	}()
-	if err = fn(txq{tx}); err != nil {
+	if err = fn(dbq{e: tx, c: b.wc, tx: tx, missed: m}); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -131,15 +187,49 @@ func DB(s *sqlcore.Store) (writer, reader *sql.DB) {
 
 type execer interface {
 	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
-	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
-	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
 }
 
-type dbq struct{ e execer }
-type txq = dbq
+// dbq runs prepared statements from the cache, on the pool or (tx set)
+// bound to the transaction.
+type dbq struct {
+	e      execer
+	c      *stmtCache
+	tx     *sql.Tx
+	missed *missed
+}
+
+type missed struct {
+	mu sync.Mutex
+	qs []string
+}
+
+func (m *missed) add(q string) {
+	m.mu.Lock()
+	m.qs = append(m.qs, q)
+	m.mu.Unlock()
+}
+
+func (q dbq) stmt(ctx context.Context, s string) (*sql.Stmt, error) {
+	if q.tx != nil {
+		// Preparing on the pool now would wait for the writer connection
+		// this transaction holds: use a statement local to the transaction
+		// and cache it once the transaction ends.
+		st, ok := q.c.lookup(s)
+		if ok {
+			return q.tx.StmtContext(ctx, st), nil
+		}
+		q.missed.add(s)
+		return q.tx.PrepareContext(ctx, s)
+	}
+	return q.c.get(ctx, s)
+}
 
 func (q dbq) Exec(ctx context.Context, s string, args ...any) (int64, error) {
-	res, err := q.e.ExecContext(ctx, s, args...)
+	st, err := q.stmt(ctx, s)
+	if err != nil {
+		return 0, err
+	}
+	res, err := st.ExecContext(ctx, args...)
 	if err != nil {
 		return 0, err
 	}
@@ -147,16 +237,28 @@ func (q dbq) Exec(ctx context.Context, s string, args ...any) (int64, error) {
 }
 
 func (q dbq) QueryRow(ctx context.Context, s string, args ...any) sqlcore.Row {
-	return row{q.e.QueryRowContext(ctx, s, args...)}
+	st, err := q.stmt(ctx, s)
+	if err != nil {
+		return errRow{err}
+	}
+	return row{st.QueryRowContext(ctx, args...)}
 }
 
 func (q dbq) Query(ctx context.Context, s string, args ...any) (sqlcore.Rows, error) {
-	rs, err := q.e.QueryContext(ctx, s, args...)
+	st, err := q.stmt(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := st.QueryContext(ctx, args...)
 	if err != nil {
 		return nil, err
 	}
 	return rows{rs}, nil
 }
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
 
 type row struct{ r *sql.Row }
 
