@@ -74,7 +74,7 @@ var sensitiveClusters = map[uint16]uint16{
 	0x0075: gbz.ClusterPrepayment,                                                             // GCS14
 	0x00C3: gbz.ClusterPrepayment, 0x0076: gbz.ClusterMetering, 0x00C4: gbz.ClusterPrepayment, // GCS15b/c/d
 	0x0077: gbz.ClusterMetering, 0x0078: gbz.ClusterPrepayment, // GCS16a/b
-	0x0079: gbz.ClusterMetering, 0x007A: gbz.ClusterMetering, 0x00B3: gbz.ClusterMetering, // GCS17/18/61
+	0x0079: gbz.ClusterMetering, 0x007A: gbz.ClusterMetering, 0x00A0: gbz.ClusterMetering, // GCS17/18/61
 }
 
 // execGBZ runs a GBZ command: every component in order; profile-wide Read
