@@ -1,0 +1,305 @@
+package dcc
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"time"
+
+	"github.com/beevik/etree"
+
+	"github.com/opendcc/opendcc/duis"
+	"github.com/opendcc/opendcc/eui"
+	"github.com/opendcc/opendcc/store"
+)
+
+// MaxRequestBytes is the largest request body the DUIS endpoints accept
+// (413 above it).
+const MaxRequestBytes = 4 << 20
+
+// Handler serves the DCC User Interface web services (DCC Boxed paths):
+// POST /api/v1/serviceS (Send Command), /api/v1/serviceT (Transform) and
+// /api/v1/serviceD (Non-Device), application/xml in and out. Every request
+// that reaches processing gets HTTP 200 with a signed DUIS Response: the
+// E-code of the first check it fails, I99 for an accepted device request
+// (recorded durably first), I0 with DSPInventory for 8.2 Read Inventory,
+// and I99 for the other non-device services (recorded durably first).
+type Handler struct {
+	Intake *Intake
+	// Access carries the DCC's EUI and the clock; its Dir and Counters are
+	// replaced, per request, by a StoreDirectory over the transaction that
+	// also records the request, so the anti-replay counter is consumed if
+	// and only if the request is recorded.
+	Access AccessControl
+	Signer *Signer
+	Store  store.Store
+	// Deadline is how long an accepted device request may stay unanswered
+	// (E21) once sent; recorded for the device pipeline. Default 1 minute.
+	Deadline time.Duration
+	// Now is the clock of ResponseDateTime and AcceptedAt (default time.Now).
+	Now func() time.Time
+	Log *slog.Logger
+}
+
+var endpointPaths = map[string]Endpoint{
+	"/api/v1/serviceS": EndpointSend,
+	"/api/v1/serviceT": EndpointTransform,
+	"/api/v1/serviceD": EndpointNonDevice,
+}
+
+func (h *Handler) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
+}
+
+func (h *Handler) log() *slog.Logger {
+	if h.Log != nil {
+		return h.Log
+	}
+	return slog.Default()
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ep, ok := endpointPaths[r.URL.Path]
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "method not allowed: POST a signed DUIS request", http.StatusMethodNotAllowed)
+		return
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || (mt != "application/xml" && mt != "text/xml") {
+		http.Error(w, "unsupported media type: want application/xml", http.StatusUnsupportedMediaType)
+		return
+	}
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxRequestBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			http.Error(w, fmt.Sprintf("request larger than %d bytes", MaxRequestBytes), http.StatusRequestEntityTooLarge)
+			return
+		}
+		http.Error(w, "reading the request: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	resp, err := h.process(r.Context(), data, ep)
+	if errors.Is(err, errNotYet) {
+		http.Error(w, err.Error(), http.StatusNotImplemented)
+		return
+	}
+	if err != nil {
+		h.log().Error("duis request failed", "endpoint", string(ep), "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/xml")
+	w.WriteHeader(http.StatusOK)
+	w.Write(resp)
+}
+
+// process returns the signed DUIS response for a posted request; an error
+// is an internal failure (storage, signing), not a rejection.
+func (h *Handler) process(ctx context.Context, data []byte, ep Endpoint) ([]byte, error) {
+	now := h.now()
+	p, err := h.Intake.Parse(data, ep)
+	var rj *Rejection
+	if errors.As(err, &rj) {
+		return h.reject(data, rj, now)
+	}
+	if err != nil {
+		return nil, err
+	}
+	parts := ResponseParts{RequestID: p.RawRequestID, SR: p.SRV.ServiceReference, SRV: p.SRV.Variant, Time: now}
+	var inventory []store.Device
+	err = h.Store.InTx(ctx, func(tx store.Repos) error {
+		sd := &StoreDirectory{Repos: tx, Ctx: ctx}
+		ac := h.Access
+		ac.Dir, ac.Counters = sd, sd
+		acc, err := ac.Check(p.Request)
+		if err != nil {
+			return err // a *Rejection rolls back too: nothing was written
+		}
+		if acc.CV == duis.CVTransform {
+			// Not yet: the Pre-Command of the critical two-step (CV 4 → I0
+			// with PreCommand) needs the DUIS-to-GBCS mapping; see
+			// docs/processing.md. The checks ran; nothing is recorded.
+			return errNotYet
+		}
+		if acc.SRV.NonDevice && acc.SRV.Variant == "8.2" {
+			inventory, err = readInventory(ctx, tx, p.Message)
+			return err
+		}
+		return h.record(ctx, tx, acc, data, now)
+	})
+	if errors.As(err, &rj) {
+		return h.signed(ResponseParts{RequestID: parts.RequestID, SR: parts.SR, SRV: parts.SRV, Code: rj.Code, Time: now}, rj)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if p.SRV.Variant == "8.2" && p.SRV.NonDevice {
+		parts.Code = "I0"
+		if len(inventory) > 0 {
+			inv := &duis.DSPInventory{}
+			for _, d := range inventory {
+				inv.Device = append(inv.Device, inventoryDevice(d))
+			}
+			parts.Fill = func(rm *duis.ResponseMessage) { rm.DSPInventory = inv }
+		}
+		return h.signed(parts, nil)
+	}
+	parts.Code = "I99"
+	return h.signed(parts, nil)
+}
+
+var errNotYet = errors.New("dcc: command variant 4 (transform) is not implemented yet")
+
+func (h *Handler) signed(p ResponseParts, rj *Rejection) ([]byte, error) {
+	if rj != nil {
+		h.log().Info("duis request rejected", "requestId", p.RequestID, "srv", p.SRV, "code", rj.Code, "reason", rj.Reason)
+	}
+	return h.Signer.Response(p)
+}
+
+// requestMeta is the core's own record of an accepted request (store
+// Request.Meta): what the device pipeline needs to build the command.
+type requestMeta struct {
+	Endpoint Endpoint `json:"endpoint"`
+	Body     string   `json:"body"`
+	Request  []byte   `json:"request"` // the signed DUIS request as posted
+}
+
+// record stores an accepted request in state accepted, in the transaction
+// that consumed its counter.
+func (h *Handler) record(ctx context.Context, tx store.Repos, acc *Accepted, data []byte, now time.Time) error {
+	meta, err := json.Marshal(requestMeta{Endpoint: acc.Endpoint, Body: acc.Body, Request: data})
+	if err != nil {
+		return err
+	}
+	return tx.Requests().InsertRequest(ctx, store.Request{
+		ID:             acc.ID.Canonical(),
+		Originator:     acc.ID.Originator,
+		Target:         acc.ID.Target,
+		Counter:        acc.ID.Counter,
+		SRV:            acc.SRV.Variant,
+		CommandVariant: int(acc.CV),
+		Role:           store.Role(acc.Role),
+		ExecuteAt:      acc.Execute,
+		State:          store.RequestAccepted,
+		AcceptedAt:     now,
+		Meta:           meta,
+	})
+}
+
+// reject answers a request refused before access control. The RequestID is
+// echoed when it parses, SR/SRV when they name a known service; a request
+// whose SR/SRV cannot be read gets them empty (the only response OpenDCC
+// sends that is not schema-valid: the schema requires a known SR).
+func (h *Handler) reject(data []byte, rj *Rejection, now time.Time) ([]byte, error) {
+	p := ResponseParts{Code: rj.Code, Time: now}
+	doc := etree.NewDocument()
+	if doc.ReadFromBytes(data) == nil && doc.Root() != nil {
+		var header *etree.Element
+		for _, e := range doc.Root().ChildElements() {
+			if e.Tag == "Header" {
+				header = e
+				break
+			}
+		}
+		if header != nil {
+			field := func(tag string) string {
+				for _, e := range header.ChildElements() {
+					if e.Tag == tag {
+						return e.Text()
+					}
+				}
+				return ""
+			}
+			if id := field("RequestID"); id != "" {
+				if _, err := duis.ParseRequestID(id); err == nil {
+					p.RequestID = id
+				}
+			}
+			if srv, ok := duis.LookupSRV(field("ServiceReferenceVariant")); ok {
+				p.SR, p.SRV = srv.ServiceReference, srv.Variant
+			}
+		}
+	}
+	return h.signed(p, rj)
+}
+
+// maxInventory is the most devices a DSPInventory holds (DUIS 5.4).
+const maxInventory = 17
+
+// readInventory answers 8.2 from the Smart Metering Inventory: by DeviceID,
+// MPxN or UPRN. The inventory keeps no postcode or address, so a
+// PropertyFilter query matches nothing. At most 17 devices, by ID.
+func readInventory(ctx context.Context, tx store.Repos, msg *duis.Message) ([]store.Device, error) {
+	q := msg.Request.Body.ReadInventory
+	if q == nil {
+		return nil, nil
+	}
+	inv := tx.Inventory()
+	switch {
+	case q.DeviceID != nil:
+		id, err := eui.Parse(*q.DeviceID)
+		if err != nil {
+			return nil, nil
+		}
+		d, err := inv.GetDevice(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return []store.Device{d}, nil
+	case q.MPxN != nil:
+		return inv.ListDevices(ctx, store.DeviceFilter{MPxN: *q.MPxN, Limit: maxInventory})
+	case q.UPRN != nil:
+		return inv.ListDevices(ctx, store.DeviceFilter{UPRN: *q.UPRN, Limit: maxInventory})
+	}
+	return nil, nil
+}
+
+func opt(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// inventoryDevice maps an inventory entry onto the DUIS Device record.
+// DateCommissioned is the date the device last became Commissioned, when it
+// is Commissioned now.
+func inventoryDevice(d store.Device) duis.Device {
+	out := duis.Device{
+		DeviceID:              d.ID.String(),
+		DeviceType:            string(d.Type),
+		DeviceStatus:          opt(string(d.Status)),
+		DeviceManufacturer:    d.Manufacturer,
+		DeviceModel:           d.Model,
+		SMETSCHTSVersion:      opt(d.SMETSVersion),
+		DeviceFirmwareVersion: opt(d.FirmwareVersion),
+		ImportMPxN:            opt(d.ImportMPxN),
+		SecondaryImportMPAN:   opt(d.SecondaryImportMPAN),
+		ExportMPAN:            opt(d.ExportMPAN),
+		ESMEVariant:           opt(d.ESMEVariant),
+		UPRN:                  opt(d.UPRN),
+		CSPRegion:             opt(d.CSPRegion),
+	}
+	if d.Status == store.StatusCommissioned && !d.StatusSince.IsZero() {
+		out.DateCommissioned = opt(d.StatusSince.UTC().Format("2006-01-02"))
+	}
+	return out
+}
