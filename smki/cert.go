@@ -742,3 +742,45 @@ func (c *Certificate) classify() error {
 	}
 	return nil
 }
+
+// signedEnvelope is the outer SEQUENCE { toBeSigned, signatureAlgorithm,
+// signature BIT STRING } shared by CRLs and CSRs (RFC 5280, RFC 2986).
+type signedEnvelope struct {
+	raw, tbs []byte
+	alg      asn1.ObjectIdentifier
+	sig      []byte
+}
+
+// readSignedEnvelope splits a DER signed structure; tbsName and sigName name
+// its parts in errors.
+func readSignedEnvelope(der []byte, tbsName, sigName string) (signedEnvelope, error) {
+	var env signedEnvelope
+	in := cryptobyte.String(der)
+	var outer cryptobyte.String
+	if !in.ReadASN1Element(&outer, cbasn1.SEQUENCE) {
+		return env, errors.New("not a DER SEQUENCE")
+	}
+	if !in.Empty() {
+		return env, fmt.Errorf("%d trailing bytes after the SEQUENCE", len(in))
+	}
+	env.raw = outer
+	if !outer.ReadASN1(&outer, cbasn1.SEQUENCE) {
+		return env, errors.New("bad outer SEQUENCE")
+	}
+	var tbs cryptobyte.String
+	if !outer.ReadASN1Element(&tbs, cbasn1.SEQUENCE) {
+		return env, errors.New(tbsName + ": not a SEQUENCE")
+	}
+	env.tbs = tbs
+	var err error
+	if env.alg, err = readAlgorithmOID(&outer, "signatureAlgorithm"); err != nil {
+		return env, err
+	}
+	if env.sig, err = readBitStringBytes(&outer, sigName); err != nil {
+		return env, err
+	}
+	if !outer.Empty() {
+		return env, errors.New("extra fields after " + sigName)
+	}
+	return env, nil
+}

@@ -145,34 +145,12 @@ func ParseCRL(b []byte) (*CRL, error) {
 
 func parseCRL(der []byte) (*CRL, error) {
 	c := &CRL{bySerial: map[string]int{}}
-	in := cryptobyte.String(der)
-	var outer cryptobyte.String
-	if !in.ReadASN1Element(&outer, cbasn1.SEQUENCE) {
-		return nil, errors.New("not a DER SEQUENCE")
-	}
-	if !in.Empty() {
-		return nil, fmt.Errorf("%d trailing bytes after the SEQUENCE", len(in))
-	}
-	c.Raw = outer
-	if !outer.ReadASN1(&outer, cbasn1.SEQUENCE) {
-		return nil, errors.New("bad outer SEQUENCE")
-	}
-	var tbs cryptobyte.String
-	if !outer.ReadASN1Element(&tbs, cbasn1.SEQUENCE) {
-		return nil, errors.New("tbsCertList: not a SEQUENCE")
-	}
-	c.RawTBS = tbs
-	alg, err := readAlgorithmOID(&outer, "signatureAlgorithm")
+	env, err := readSignedEnvelope(der, "tbsCertList", "signatureValue")
 	if err != nil {
 		return nil, err
 	}
-	c.SignatureAlgorithm = alg
-	if c.Signature, err = readBitStringBytes(&outer, "signatureValue"); err != nil {
-		return nil, err
-	}
-	if !outer.Empty() {
-		return nil, errors.New("extra fields after signatureValue")
-	}
+	c.Raw, c.RawTBS, c.SignatureAlgorithm, c.Signature = env.raw, env.tbs, env.alg, env.sig
+	tbs := cryptobyte.String(env.tbs)
 
 	if !tbs.ReadASN1(&tbs, cbasn1.SEQUENCE) {
 		return nil, errors.New("tbsCertList: bad SEQUENCE")
@@ -192,8 +170,8 @@ func parseCRL(der []byte) (*CRL, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !inner.Equal(alg) {
-		return nil, fmt.Errorf("tbsCertList.signature %v differs from signatureAlgorithm %v", inner, alg)
+	if !inner.Equal(env.alg) {
+		return nil, fmt.Errorf("tbsCertList.signature %v differs from signatureAlgorithm %v", inner, env.alg)
 	}
 	var issuer cryptobyte.String
 	if !tbs.ReadASN1Element(&issuer, cbasn1.SEQUENCE) {

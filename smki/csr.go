@@ -81,34 +81,12 @@ func ParseCSR(b []byte) (*CSR, error) {
 
 func parseCSR(der []byte) (*CSR, error) {
 	r := &CSR{}
-	in := cryptobyte.String(der)
-	var outer cryptobyte.String
-	if !in.ReadASN1Element(&outer, cbasn1.SEQUENCE) {
-		return nil, errors.New("not a DER SEQUENCE")
-	}
-	if !in.Empty() {
-		return nil, fmt.Errorf("%d trailing bytes after the SEQUENCE", len(in))
-	}
-	r.Raw = outer
-	if !outer.ReadASN1(&outer, cbasn1.SEQUENCE) {
-		return nil, errors.New("bad outer SEQUENCE")
-	}
-	var info cryptobyte.String
-	if !outer.ReadASN1Element(&info, cbasn1.SEQUENCE) {
-		return nil, errors.New("certificationRequestInfo: not a SEQUENCE")
-	}
-	r.RawInfo = info
-	alg, err := readAlgorithmOID(&outer, "signatureAlgorithm")
+	env, err := readSignedEnvelope(der, "certificationRequestInfo", "signature")
 	if err != nil {
 		return nil, err
 	}
-	r.SignatureAlgorithm = alg
-	if r.Signature, err = readBitStringBytes(&outer, "signature"); err != nil {
-		return nil, err
-	}
-	if !outer.Empty() {
-		return nil, errors.New("extra fields after the signature")
-	}
+	r.Raw, r.RawInfo, r.SignatureAlgorithm, r.Signature = env.raw, env.tbs, env.alg, env.sig
+	info := cryptobyte.String(env.tbs)
 
 	if !info.ReadASN1(&info, cbasn1.SEQUENCE) {
 		return nil, errors.New("certificationRequestInfo: bad SEQUENCE")
