@@ -257,3 +257,22 @@ func Migrate(ctx context.Context, d *Dialect, b Backend, files fs.FS, exec func(
 	}
 	return nil
 }
+
+// collect reads every row of a query with scan and closes the rows; err is
+// the query's error, so a call reads: rows, err := r.query(...); return
+// collect(rows, err, scanX).
+func collect[T any](rows Rows, err error, scan func(Row) (T, error)) ([]T, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}

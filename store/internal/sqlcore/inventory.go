@@ -199,17 +199,5 @@ func (r *repos) ListDevices(ctx context.Context, f store.DeviceFilter) ([]store.
 		args = append(args, f.Limit)
 	}
 	rows, err := r.query(ctx, r.r, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ds []store.Device
-	for rows.Next() {
-		d, err := scanDevice(rows)
-		if err != nil {
-			return nil, err
-		}
-		ds = append(ds, d)
-	}
-	return ds, rows.Err()
+	return collect(rows, err, scanDevice)
 }

@@ -89,19 +89,7 @@ func (r *repos) ChangeParty(ctx context.Context, mpxn string, role store.Role, p
 
 func (r *repos) regs(ctx context.Context, sql string, args ...any) ([]store.Registration, error) {
 	rows, err := r.query(ctx, r.r, sql, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var gs []store.Registration
-	for rows.Next() {
-		g, err := scanReg(rows)
-		if err != nil {
-			return nil, err
-		}
-		gs = append(gs, g)
-	}
-	return gs, rows.Err()
+	return collect(rows, err, scanReg)
 }
 
 func (r *repos) ListRegistrations(ctx context.Context, mpxn string) ([]store.Registration, error) {

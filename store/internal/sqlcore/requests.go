@@ -105,19 +105,7 @@ func (r *repos) Finish(ctx context.Context, id string, s store.RequestState, out
 
 func (r *repos) requests(ctx context.Context, sql string, args ...any) ([]store.Request, error) {
 	rows, err := r.query(ctx, r.r, sql, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var qs []store.Request
-	for rows.Next() {
-		q, err := scanRequest(rows)
-		if err != nil {
-			return nil, err
-		}
-		qs = append(qs, q)
-	}
-	return qs, rows.Err()
+	return collect(rows, err, scanRequest)
 }
 
 func (r *repos) Overdue(ctx context.Context, now time.Time, limit int) ([]store.Request, error) {
@@ -269,19 +257,7 @@ func (r *repos) Undelivered(ctx context.Context, recipient eui.EUI64, now time.T
 	q += ` ORDER BY created_at, id LIMIT ?`
 	args = append(args, limit)
 	rows, err := r.query(ctx, r.r, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ms []store.OutboxMessage
-	for rows.Next() {
-		m, err := scanOutbox(rows)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, m)
-	}
-	return ms, rows.Err()
+	return collect(rows, err, scanOutbox)
 }
 
 func (r *repos) Purge(ctx context.Context, now time.Time) (int, error) {
@@ -340,19 +316,7 @@ func (r *repos) GetHold(ctx context.Context, id string) (store.Hold, error) {
 
 func (r *repos) holds(ctx context.Context, q Querier, sql string, args ...any) ([]store.Hold, error) {
 	rows, err := r.query(ctx, q, sql, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var hs []store.Hold
-	for rows.Next() {
-		h, err := scanHold(rows)
-		if err != nil {
-			return nil, err
-		}
-		hs = append(hs, h)
-	}
-	return hs, rows.Err()
+	return collect(rows, err, scanHold)
 }
 
 func (r *repos) ListHolds(ctx context.Context, f store.HoldFilter) ([]store.Hold, error) {
