@@ -60,7 +60,7 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root.SetErr(stderr)
 	smki := newSMKICmd()
 	smki.AddCommand(newSMKIServeCmd())
-	root.AddCommand(newDUISCmd(), newGBCSCmd(), smki, newSimCmd())
+	root.AddCommand(newServeCmd(), newDUISCmd(), newGBCSCmd(), smki, newSimCmd())
 	return root
 }
 

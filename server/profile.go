@@ -1,0 +1,105 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/opendcc/opendcc/eui"
+	"github.com/opendcc/opendcc/smki"
+	"github.com/opendcc/opendcc/store"
+)
+
+// The DCC Boxed profile: the ZAZ1 test users and the RTDS device set, so
+// DCC Boxed tooling and the RTDS templates work unchanged. Roles follow the
+// ZAZ1 identities (duis.md §3.5); the load controller and "mdr" identities
+// get Other User, since the public matrix names no role for them.
+var dccBoxedUsers = []struct {
+	id    string
+	name  string
+	roles []store.Role
+}{
+	{"90-B3-D5-1F-30-01-00-00", "GITTESTSUPPLIER", []store.Role{store.RoleImportSupplier, store.RoleGasSupplier}},
+	{"90-B3-D5-1F-30-03-00-00", "GITTESTSUPPLIER2", []store.Role{store.RoleImportSupplier, store.RoleGasSupplier}},
+	{"90-B3-D5-1F-30-02-00-00", "network operator", []store.Role{store.RoleElectricityDistributor, store.RoleGasTransporter}},
+	{"00-DB-12-34-56-78-00-04", "other user", []store.Role{store.RoleOtherUser}},
+	{"90-B3-D5-1F-30-01-00-08", "load controller", []store.Role{store.RoleOtherUser}},
+	{"90-B3-D5-1F-30-01-00-09", "mdr", []store.Role{store.RoleOtherUser}},
+}
+
+// RTDS device EUIs (duis.md §2): ESME, GSME, CHF, GPF, PPMID.
+var (
+	rtdsESME  = eui.MustParse("00-DB-12-34-56-78-90-A0")
+	rtdsGSME  = eui.MustParse("00-DB-12-34-56-78-90-A1")
+	rtdsCHF   = eui.MustParse("00-DB-12-34-56-78-90-A2")
+	rtdsGPF   = eui.MustParse("00-DB-12-34-56-78-90-A3")
+	rtdsPPMID = eui.MustParse("00-DB-12-34-56-78-90-A4")
+)
+
+// Metering points of the profile (made up, well-formed: a 13-digit MPAN and
+// a 10-digit MPRN).
+const (
+	profileMPAN = "1100000000001"
+	profileMPRN = "1000000001"
+)
+
+func seedDCCBoxed(ctx context.Context, st store.Store, trust *smki.Store, now time.Time) error {
+	supplier := eui.MustParse("90-B3-D5-1F-30-01-00-00")
+	netop := eui.MustParse("90-B3-D5-1F-30-02-00-00")
+	return st.InTx(ctx, func(tx store.Repos) error {
+		for _, u := range dccBoxedUsers {
+			id := eui.MustParse(u.id)
+			user := store.User{ID: id, Name: u.name, Roles: u.roles, Status: store.UserActive}
+			for _, c := range trust.ByEUI(id) {
+				usage := store.CertKeyAgreement
+				switch {
+				case c.Role.IsXMLSigning():
+					usage = store.CertXMLSign
+				case c.KeyUsage&smki.KeyUsageDigitalSignature != 0:
+					usage = store.CertDigitalSigning
+				}
+				user.Certs = append(user.Certs, store.Certificate{Usage: usage, Issuer: c.Issuer, Serial: c.SerialNumber.String(), DER: c.Raw})
+			}
+			if _, err := tx.Users().GetUser(ctx, id); err == nil {
+				continue // already seeded: keep what an operator changed
+			}
+			if err := tx.Users().PutUser(ctx, user); err != nil {
+				return err
+			}
+		}
+		since := now.Add(-365 * 24 * time.Hour)
+		devices := []store.Device{
+			{ID: rtdsCHF, Type: store.DeviceCHF, Status: store.StatusCommissioned, StatusSince: since, CSPRegion: "Central"},
+			{ID: rtdsESME, Type: store.DeviceESME, Status: store.StatusCommissioned, StatusSince: since, CHF: rtdsCHF, ImportMPxN: profileMPAN, ESMEVariant: "A"},
+			{ID: rtdsGPF, Type: store.DeviceGPF, Status: store.StatusCommissioned, StatusSince: since, CHF: rtdsCHF},
+			{ID: rtdsGSME, Type: store.DeviceGSME, Status: store.StatusCommissioned, StatusSince: since, CHF: rtdsCHF, GPF: rtdsGPF, ImportMPxN: profileMPRN},
+			{ID: rtdsPPMID, Type: store.DevicePPMID, Status: store.StatusCommissioned, StatusSince: since, CHF: rtdsCHF, Meter: rtdsESME},
+		}
+		for _, d := range devices {
+			if err := tx.Inventory().AddDevice(ctx, d, "dccboxed profile"); err != nil && !errors.Is(err, store.ErrExists) {
+				return err
+			}
+		}
+		for _, r := range []store.Registration{
+			{MPxN: profileMPAN, Role: store.RoleImportSupplier, Party: supplier, From: since},
+			{MPxN: profileMPAN, Role: store.RoleElectricityDistributor, Party: netop, From: since},
+			{MPxN: profileMPRN, Role: store.RoleGasSupplier, Party: supplier, From: since},
+			{MPxN: profileMPRN, Role: store.RoleGasTransporter, Party: netop, From: since},
+		} {
+			have, err := tx.Registrations().ListRegistrations(ctx, r.MPxN)
+			if err != nil {
+				return err
+			}
+			dup := false
+			for _, h := range have {
+				dup = dup || h.Role == r.Role
+			}
+			if !dup {
+				if err := tx.Registrations().AddRegistration(ctx, r); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}

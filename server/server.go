@@ -1,0 +1,141 @@
+// Package server is the embeddable OpenDCC server: Start(cfg) opens the
+// storage, builds the DUIS User Interface handler and the SMKI repository,
+// and serves them; `opendcc serve` and the tests run the same code.
+//
+// Status (issue 6): requests are checked, answered synchronously and
+// recorded durably; the device pipeline (GBCS build, send to simulated
+// devices, asynchronous delivery) is not wired yet, so accepted device
+// requests stay in state "accepted" (docs/processing.md).
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/opendcc/opendcc/dcc"
+	"github.com/opendcc/opendcc/internal/dccboxed"
+	"github.com/opendcc/opendcc/smki"
+	"github.com/opendcc/opendcc/smki/repository"
+	"github.com/opendcc/opendcc/store"
+	"github.com/opendcc/opendcc/store/sqlite"
+)
+
+// Config configures Start.
+type Config struct {
+	// DataDir holds the embedded database (created if missing).
+	DataDir string
+	// DUISAddr and SMKIAddr are the listen addresses; DCC Boxed uses ports
+	// 8079 and 8083. Port 0 picks a free port (tests).
+	DUISAddr, SMKIAddr string
+	// Profile "dccboxed" seeds the ZAZ1 users and the RTDS device set.
+	Profile string
+	Log     *slog.Logger
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Server is a running OpenDCC.
+type Server struct {
+	Store    store.Store
+	DUISURL  string // http://host:port of the DUIS endpoints
+	SMKIURL  string
+	servers  []*http.Server
+	trust    *smki.Store
+	shutdown []func()
+}
+
+// Start opens the store, seeds the profile and starts serving.
+func Start(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.DataDir == "" {
+		return nil, errors.New("server: DataDir is required")
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, err
+	}
+	st, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "opendcc.db"), sqlite.Options{})
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Store: st, trust: smki.NewStore()}
+	s.shutdown = append(s.shutdown, func() { st.Close() })
+	// The DCC's own identity and its users' certificates. Today the only
+	// trust material is the DCC Boxed ZAZ1 set; an OpenDCC CA comes next.
+	if err := s.trust.LoadKeystoreJSON(dccboxed.KeystoreJSON); err != nil {
+		s.Close()
+		return nil, err
+	}
+	key, cert, err := s.trust.XMLSigningKey(smki.DCCEUI)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	if cfg.Profile == "dccboxed" {
+		if err := seedDCCBoxed(ctx, st, s.trust, cfg.Now()); err != nil {
+			s.Close()
+			return nil, err
+		}
+	} else if cfg.Profile != "" {
+		s.Close()
+		return nil, fmt.Errorf("server: unknown profile %q", cfg.Profile)
+	}
+	h := &dcc.Handler{
+		Intake: &dcc.Intake{Certificates: s.trust, Now: cfg.Now, Allowance: 5 * 365 * 24 * time.Hour},
+		Access: dcc.AccessControl{DCC: smki.DCCEUI, Now: cfg.Now},
+		Signer: &dcc.Signer{Key: key, Cert: cert},
+		Store:  st,
+		Now:    cfg.Now,
+		Log:    cfg.Log,
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/api/v1/", h)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+	if s.DUISURL, err = s.serve(cfg.DUISAddr, mux); err != nil {
+		s.Close()
+		return nil, err
+	}
+	idx := repository.NewMemory(repository.Options{Now: cfg.Now})
+	idx.AddStore(s.trust, repository.Source{Name: "dccboxed", ExpiryAllowance: 5 * 365 * 24 * time.Hour})
+	if s.SMKIURL, err = s.serve(cfg.SMKIAddr, &repository.Handler{Index: idx}); err != nil {
+		s.Close()
+		return nil, err
+	}
+	cfg.Log.Info("opendcc serving", "duis", s.DUISURL, "smki", s.SMKIURL, "data", cfg.DataDir, "profile", cfg.Profile)
+	return s, nil
+}
+
+func (s *Server) serve(addr string, h http.Handler) (string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	s.servers = append(s.servers, srv)
+	go srv.Serve(ln)
+	return "http://" + ln.Addr().String(), nil
+}
+
+// Close stops serving (letting requests in flight finish) and closes the store.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, srv := range s.servers {
+		srv.Shutdown(ctx)
+	}
+	for i := len(s.shutdown) - 1; i >= 0; i-- {
+		s.shutdown[i]()
+	}
+	return nil
+}
