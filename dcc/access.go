@@ -7,7 +7,6 @@
 package dcc
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -324,6 +323,3 @@ func StatusAllows(st SMIStatus, s *duis.SRV) bool {
 	}
 	return false
 }
-
-// ErrNoSRV is returned by NewRequest for an unknown service variant.
-var ErrNoSRV = errors.New("dcc: unknown service reference variant")
