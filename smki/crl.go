@@ -6,7 +6,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/sha256"
 	"encoding/asn1"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -123,18 +122,11 @@ type CRL struct {
 func ParseCRL(b []byte) (*CRL, error) {
 	der := b
 	if isPEM(b) {
-		rest := b
-		for {
-			var blk *pem.Block
-			blk, rest = pem.Decode(rest)
-			if blk == nil {
-				return nil, fmt.Errorf("%w: no X509 CRL PEM block", ErrMalformedCRL)
-			}
-			if blk.Type == "X509 CRL" {
-				der = blk.Bytes
-				break
-			}
+		blk, ok := firstPEMBlock(b, "X509 CRL")
+		if !ok {
+			return nil, fmt.Errorf("%w: no X509 CRL PEM block", ErrMalformedCRL)
 		}
+		der = blk.Bytes
 	}
 	c, err := parseCRL(der)
 	if err != nil {

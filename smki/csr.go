@@ -5,7 +5,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/sha256"
 	"encoding/asn1"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -59,18 +58,11 @@ type CSR struct {
 func ParseCSR(b []byte) (*CSR, error) {
 	der := b
 	if isPEM(b) {
-		rest := b
-		for {
-			var blk *pem.Block
-			blk, rest = pem.Decode(rest)
-			if blk == nil {
-				return nil, fmt.Errorf("%w: no CERTIFICATE REQUEST PEM block", ErrMalformedCSR)
-			}
-			if blk.Type == "CERTIFICATE REQUEST" || blk.Type == "NEW CERTIFICATE REQUEST" {
-				der = blk.Bytes
-				break
-			}
+		blk, ok := firstPEMBlock(b, "CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST")
+		if !ok {
+			return nil, fmt.Errorf("%w: no CERTIFICATE REQUEST PEM block", ErrMalformedCSR)
 		}
+		der = blk.Bytes
 	}
 	r, err := parseCSR(der)
 	if err != nil {

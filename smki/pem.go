@@ -24,23 +24,35 @@ func isPEM(b []byte) bool {
 	return bytes.Contains(b, []byte("-----BEGIN "))
 }
 
+// firstPEMBlock returns the first PEM block of one of the given types,
+// skipping others (an "EC PARAMETERS" block before a key, say).
+func firstPEMBlock(b []byte, types ...string) (*pem.Block, bool) {
+	rest := b
+	for {
+		var blk *pem.Block
+		blk, rest = pem.Decode(rest)
+		if blk == nil {
+			return nil, false
+		}
+		for _, t := range types {
+			if blk.Type == t {
+				return blk, true
+			}
+		}
+	}
+}
+
 // ParsePEM parses the first CERTIFICATE block of PEM input; input that is
 // not PEM is parsed as DER.
 func ParsePEM(b []byte) (*Certificate, error) {
 	if !isPEM(b) {
 		return ParseCertificate(b)
 	}
-	rest := b
-	for {
-		var blk *pem.Block
-		blk, rest = pem.Decode(rest)
-		if blk == nil {
-			return nil, ErrNoCertificate
-		}
-		if blk.Type == "CERTIFICATE" {
-			return ParseCertificate(blk.Bytes)
-		}
+	blk, ok := firstPEMBlock(b, "CERTIFICATE")
+	if !ok {
+		return nil, ErrNoCertificate
 	}
+	return ParseCertificate(blk.Bytes)
 }
 
 // ParseCertificates parses every CERTIFICATE block of PEM input (or one DER
@@ -109,15 +121,8 @@ func ParsePrivateKey(b []byte) (*ecdsa.PrivateKey, error) {
 	der := b
 	kind := "DER"
 	if isPEM(b) {
-		var blk *pem.Block
-		rest := b
-		for {
-			blk, rest = pem.Decode(rest)
-			if blk == nil || blk.Type == "PRIVATE KEY" || blk.Type == "EC PRIVATE KEY" {
-				break // (an "EC PARAMETERS" block may come first)
-			}
-		}
-		if blk == nil {
+		blk, ok := firstPEMBlock(b, "PRIVATE KEY", "EC PRIVATE KEY")
+		if !ok {
 			return nil, fmt.Errorf("%w: no PRIVATE KEY or EC PRIVATE KEY PEM block", ErrBadKey)
 		}
 		der, kind = blk.Bytes, blk.Type
@@ -159,18 +164,11 @@ var ErrBadPublicKey = errors.New("smki: unusable public key")
 func ParsePublicKey(b []byte) (*ecdsa.PublicKey, error) {
 	der := b
 	if isPEM(b) {
-		rest := b
-		for {
-			var blk *pem.Block
-			blk, rest = pem.Decode(rest)
-			if blk == nil {
-				return nil, fmt.Errorf("%w: no PUBLIC KEY PEM block", ErrBadPublicKey)
-			}
-			if blk.Type == "PUBLIC KEY" {
-				der = blk.Bytes
-				break
-			}
+		blk, ok := firstPEMBlock(b, "PUBLIC KEY")
+		if !ok {
+			return nil, fmt.Errorf("%w: no PUBLIC KEY PEM block", ErrBadPublicKey)
 		}
+		der = blk.Bytes
 	}
 	in := cryptobyte.String(der)
 	var spki cryptobyte.String
