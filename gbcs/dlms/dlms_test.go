@@ -9,42 +9,14 @@ import (
 	"testing"
 
 	"github.com/opendcc/opendcc/gbcs/payload/tree"
+	"github.com/opendcc/opendcc/gbcs/payload/tree/treetest"
 )
 
-func unhex(t *testing.T, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(strings.ReplaceAll(s, " ", ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+func unhex(t *testing.T, s string) []byte { t.Helper(); return treetest.Unhex(t, s) }
 
 func roundTrip(t *testing.T, in []byte, o Options) *tree.Node {
 	t.Helper()
-	n, err := Decode(in, o)
-	if err != nil {
-		t.Fatalf("decode %x: %v", in, err)
-	}
-	out, err := Encode(n)
-	if err != nil {
-		t.Fatalf("encode: %v\n%s", err, n)
-	}
-	if !bytes.Equal(out, in) {
-		t.Fatalf("re-encoding differs\n got %x\nwant %x\n%s", out, in, n)
-	}
-	js, err := n.JSON()
-	if err != nil {
-		t.Fatal(err)
-	}
-	back, err := tree.ParseJSON(js)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if out, err := Encode(back); err != nil || !bytes.Equal(out, in) {
-		t.Fatalf("JSON round trip: %v\n got %x\nwant %x", err, out, in)
-	}
-	return n
+	return treetest.RoundTrip(t, in, func(b []byte) (*tree.Node, error) { return Decode(b, o) }, Encode)
 }
 
 // Every A-XDR Data type, in a data-notification body structure.
