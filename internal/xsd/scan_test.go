@@ -202,6 +202,13 @@ func FuzzScanner(f *testing.F) {
 			return
 		}
 		theirs, err := xmlTokens(data)
+		if err != nil && strings.Contains(err.Error(), "invalid XML name") && nonASCII(data) {
+			// encoding/xml's name tables are XML 1.0's Appendix B (Unicode
+			// 2.0); the scanner follows the current XML 1.0 edition, which
+			// also allows letters added since (U+0239, say). DUIS names are
+			// ASCII; the xmldsig parser's fuzz target makes the same cut.
+			return
+		}
 		if err != nil {
 			t.Fatalf("scanner accepts what encoding/xml refuses (%v): %q", err, data)
 		}
@@ -209,4 +216,13 @@ func FuzzScanner(f *testing.F) {
 			t.Fatalf("token streams differ for %q:\n%s\n---\n%s", data, ours, theirs)
 		}
 	})
+}
+
+func nonASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 {
+			return true
+		}
+	}
+	return false
 }
