@@ -14,7 +14,6 @@ import (
 	"github.com/beevik/etree"
 
 	"github.com/opendcc/opendcc/duis"
-	"github.com/opendcc/opendcc/eui"
 	"github.com/opendcc/opendcc/store"
 )
 
@@ -120,7 +119,7 @@ func (h *Handler) process(ctx context.Context, data []byte, ep Endpoint) ([]byte
 		return nil, err
 	}
 	parts := ResponseParts{RequestID: p.RawRequestID, SR: p.SRV.ServiceReference, SRV: p.SRV.Variant, Time: now}
-	var inventory []store.Device
+	var nd *nonDeviceResult
 	err = h.Store.InTx(ctx, func(tx store.Repos) error {
 		sd := &StoreDirectory{Repos: tx, Ctx: ctx}
 		ac := h.Access
@@ -135,8 +134,8 @@ func (h *Handler) process(ctx context.Context, data []byte, ep Endpoint) ([]byte
 			// docs/processing.md. The checks ran; nothing is recorded.
 			return errNotYet
 		}
-		if acc.SRV.NonDevice && acc.SRV.Variant == "8.2" {
-			inventory, err = readInventory(ctx, tx, p.Message)
+		if acc.SRV.NonDevice {
+			nd, err = h.nonDevice(ctx, tx, acc, p.Message, data, now)
 			return err
 		}
 		return h.record(ctx, tx, acc, data, now)
@@ -147,15 +146,8 @@ func (h *Handler) process(ctx context.Context, data []byte, ep Endpoint) ([]byte
 	if err != nil {
 		return nil, err
 	}
-	if p.SRV.Variant == "8.2" && p.SRV.NonDevice {
-		parts.Code = "I0"
-		if len(inventory) > 0 {
-			inv := &duis.DSPInventory{}
-			for _, d := range inventory {
-				inv.Device = append(inv.Device, inventoryDevice(d))
-			}
-			parts.Fill = func(rm *duis.ResponseMessage) { rm.DSPInventory = inv }
-		}
+	if nd != nil {
+		parts.Code, parts.Fill = nd.Code, nd.Fill
 		return h.signed(parts, nil)
 	}
 	parts.Code = "I99"
@@ -236,40 +228,6 @@ func (h *Handler) reject(data []byte, rj *Rejection, now time.Time) ([]byte, err
 		}
 	}
 	return h.signed(p, rj)
-}
-
-// maxInventory is the most devices a DSPInventory holds (DUIS 5.4).
-const maxInventory = 17
-
-// readInventory answers 8.2 from the Smart Metering Inventory: by DeviceID,
-// MPxN or UPRN. The inventory keeps no postcode or address, so a
-// PropertyFilter query matches nothing. At most 17 devices, by ID.
-func readInventory(ctx context.Context, tx store.Repos, msg *duis.Message) ([]store.Device, error) {
-	q := msg.Request.Body.ReadInventory
-	if q == nil {
-		return nil, nil
-	}
-	inv := tx.Inventory()
-	switch {
-	case q.DeviceID != nil:
-		id, err := eui.Parse(*q.DeviceID)
-		if err != nil {
-			return nil, nil
-		}
-		d, err := inv.GetDevice(ctx, id)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		return []store.Device{d}, nil
-	case q.MPxN != nil:
-		return inv.ListDevices(ctx, store.DeviceFilter{MPxN: *q.MPxN, Limit: maxInventory})
-	case q.UPRN != nil:
-		return inv.ListDevices(ctx, store.DeviceFilter{UPRN: *q.UPRN, Limit: maxInventory})
-	}
-	return nil, nil
 }
 
 func opt(s string) *string {
