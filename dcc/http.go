@@ -37,6 +37,8 @@ type Handler struct {
 	Access AccessControl
 	Signer *Signer
 	Store  store.Store
+	// WAN answers 12.1 Request WAN Matrix (nil: every location unknown).
+	WAN WANCoverage
 	// Deadline is how long an accepted device request may stay unanswered
 	// (E21) once sent; recorded for the device pipeline. Default 1 minute.
 	Deadline time.Duration

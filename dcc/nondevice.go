@@ -8,7 +8,15 @@ import (
 	"github.com/opendcc/opendcc/duis"
 	"github.com/opendcc/opendcc/eui"
 	"github.com/opendcc/opendcc/store"
+	"github.com/opendcc/opendcc/wan"
 )
+
+// WANCoverage is the smart-metering WAN coverage lookup behind 12.1 Request
+// WAN Matrix (package wan implements it for the simulated WAN).
+type WANCoverage interface {
+	CoverageByUPRN(uprn uint64) (wan.Coverage, bool)
+	CoverageByPostcode(postcode string) (wan.Coverage, error)
+}
 
 // nonDeviceResult is the synchronous answer to a non-device (CV 8) request.
 type nonDeviceResult struct {
