@@ -115,6 +115,7 @@ func (x *exec) execGBZ() ([]byte, error) {
 		pl := z.Child("payload")
 		var rfc, rcid byte
 		var rp *tree.Node
+		var more []calReply
 		if failed {
 			// a component after a failed one is not executed
 			rfc, rcid, rp = defaultResponse(cid, zclFailure)
@@ -123,6 +124,14 @@ func (x *exec) execGBZ() ([]byte, error) {
 			failed = true
 		} else if fc&0x03 == 0 {
 			rfc, rcid, rp = x.zclGeneral(cluster, cid, pl)
+		} else if cluster == gbz.ClusterCalendar && fc&0x08 == 0 && cid >= 0x01 && cid <= 0x04 {
+			// Get Day / Week Profiles, Seasons, Special Days: a Publish
+			// command per profile held
+			rs := x.calendarGet(cid, pl)
+			for _, r := range rs[1:] {
+				more = append(more, r)
+			}
+			rfc, rcid, rp = rs[0].fc, rs[0].cid, rs[0].p
 		} else {
 			x.zclFC = fc
 			rfc, rcid, rp = x.zclCluster(cluster, cid, pl)
@@ -149,6 +158,11 @@ func (x *exec) execGBZ() ([]byte, error) {
 		}
 		comp.Children[0].Value = ctl
 		comps = append(comps, comp)
+		for _, r := range more {
+			zn := named("zcl", "zcl", nil, named("frame-control", "u8", uint64(r.fc)), named("sequence", "u8", seq), named("command-id", "u8", uint64(r.cid)), r.p)
+			comps = append(comps, named("component", "component", nil, named("control", "u8", uint64(0)), named("cluster-id", "u16", uint64(cluster)),
+				named("length", "len16", uint64(0)), zn))
+		}
 	}
 	if len(comps) > 0 {
 		last := comps[len(comps)-1].Children[0]
@@ -354,7 +368,7 @@ func (x *exec) zclCluster(cluster uint16, cid byte, pl *tree.Node) (byte, byte, 
 			named("implementation-date-time", "UTC", zclUTC(now)), named("supply-status", "enum8", uint64(m.supply)))
 	case cluster == gbz.ClusterPrice && cid == 0x00 && x.zclFC&0x08 == 0: // Get Current Price
 		// Publish Price of the tier active now; NOT_FOUND without a tariff
-		if len(m.touStart) == 0 {
+		if len(m.touStart) == 0 && m.tou() == nil {
 			return defaultResponse(cid, zclNotFound)
 		}
 		tier := m.tierAt(now)
@@ -404,9 +418,11 @@ func (x *exec) zclCluster(cluster uint16, cid byte, pl *tree.Node) (byte, byte, 
 				}
 			}
 		}
-	case cluster == gbz.ClusterCalendar && x.zclFC&0x08 == 0 && cid >= 0x01 && cid <= 0x04: // Get Day/Week Profiles, Seasons, Special Days
-		return x.calendarReply(cid, pl, now)
-	case cluster == gbz.ClusterCalendar && cid == 0x01 && childUint(pl, "calendar-type") < 3: // Publish Day Profile (TOU)
+	case cluster == gbz.ClusterCalendar && x.zclFC&0x08 != 0 && cid <= 0x04: // Publish Calendar / Day / Week Profile / Seasons / Special Days
+		x.calendarPublish(cid, pl)
+		if cid != 0x01 || childUint(pl, "calendar-type") >= 3 {
+			break
+		}
 		if ds := pl.Child("day-schedule-entries"); ds != nil {
 			m.touStart, m.touTier = nil, nil
 			for _, e := range ds.Children {
@@ -425,48 +441,4 @@ func (x *exec) zclCluster(cluster uint16, cid byte, pl *tree.Node) (byte, byte, 
 		return defaultResponse(cid, zclNotFound)
 	}
 	return defaultResponse(cid, zclSuccess)
-}
-
-// calendarReply answers the Calendar gets from the TOU calendar the device
-// holds (the day profile of its switching times, id 1; one week profile,
-// id 1, of that day; one season from the start of the year): Publish Day
-// Profile, Publish Week Profile, Publish Seasons. NOT_FOUND for the
-// friendly credit calendar (0xFFFFFFFE; not modelled), for special days
-// and when no TOU calendar is held.
-func (x *exec) calendarReply(cid byte, pl *tree.Node, now time.Time) (byte, byte, *tree.Node) {
-	m := &x.st.meter
-	calID := childUint(pl, "issuer-calendar-id")
-	if len(m.touStart) == 0 || calID == 0xFFFFFFFE || cid == 0x04 {
-		return defaultResponse(cid, zclNotFound)
-	}
-	head := func(p *tree.Node) *tree.Node {
-		return p.Add(named("provider-id", "uint32", childUint(pl, "provider-id")), named("issuer-event-id", "uint32", uint64(0)),
-			named("issuer-calendar-id", "uint32", uint64(1)))
-	}
-	switch cid {
-	case 0x01:
-		ents := named("day-schedule-entries", "entries", nil)
-		for i, st := range m.touStart {
-			ents.Add(nd("entry", nil, named("start-time", "uint16", uint64(st)), named("price-tier", "enum8", uint64(m.touTier[i]))))
-		}
-		p := head(named("payload", "zcl-payload", nil))
-		p.Add(named("day-id", "uint8", uint64(1)), named("total-number-of-schedule-entries", "uint8", uint64(len(m.touStart))),
-			named("command-index", "uint8", uint64(0)), named("total-number-of-commands", "uint8", uint64(1)),
-			named("calendar-type", "enum8", uint64(0)), ents)
-		return 0x19, 0x01, p
-	case 0x02:
-		p := head(named("payload", "zcl-payload", nil))
-		p.Add(named("week-id", "uint8", uint64(1)))
-		for _, d := range []string{"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"} {
-			p.Add(named("day-id-ref-"+d, "uint8", uint64(1)))
-		}
-		return 0x19, 0x02, p
-	default:
-		y := now.Year() - 1900
-		p := head(named("payload", "zcl-payload", nil))
-		p.Add(named("command-index", "uint8", uint64(0)), named("total-number-of-commands", "uint8", uint64(1)),
-			named("season-entries", "entries", nil, nd("entry", nil,
-				named("season-start-date", "date", hex.EncodeToString([]byte{byte(y), 1, 1, 0xFF})), named("week-id-ref", "uint8", uint64(1)))))
-		return 0x19, 0x03, p
-	}
 }

@@ -37,6 +37,7 @@ type meter struct {
 	// block thresholds (kWh in the billing period).
 	touStart   []uint16
 	touTier    []uint8
+	calendars  [2]*calendar // delivered (TOU) and friendly credit calendars (calendars.go)
 	price      [maxTiers]uint32
 	blockPrice [maxBlocks]uint32
 	thresholds [maxBlocks - 1]uint32
@@ -95,6 +96,19 @@ func (m *meter) init(d *Device, now time.Time) {
 // tierAt returns the TOU tier active at t.
 func (m *meter) tierAt(t time.Time) int {
 	if len(m.touStart) == 0 {
+		// the TOU calendar's day profile in force (tiers from 1)
+		if c := m.tou(); c != nil {
+			if d := c.dayAt(t); d != nil && len(d.start) > 0 {
+				now := uint16(t.Hour()*60 + t.Minute())
+				tier := int(d.value[0])
+				for i, s := range d.start {
+					if s <= now {
+						tier = int(d.value[i])
+					}
+				}
+				return min(max(tier-1, 0), maxTiers-1)
+			}
+		}
 		return 0
 	}
 	min := uint16(t.Hour()*60 + t.Minute())

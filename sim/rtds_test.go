@@ -212,6 +212,12 @@ func (h *rtdsHarness) run(cmd *gbcs.Message, rtdsResp []byte, typ Type, name str
 	if typ.IsGas() {
 		// a GSME installed 40 days before: its logs have history
 		d.Backfill(40 * 24 * time.Hour)
+		if !strings.Contains(name, "NOT_FOUND") {
+			// installed with the supplier's tariff and prepayment
+			// configuration (its calendars); a NOT_FOUND scenario is a
+			// device that holds none
+			d.InstallTariff()
+		}
 	}
 	// A device trusts the remote party that sends it commands in its role
 	// (as after its installation for that supplier/network operator).
@@ -266,6 +272,13 @@ func (h *rtdsHarness) run(cmd *gbcs.Message, rtdsResp []byte, typ Type, name str
 	if err != nil {
 		return "simulator payload: " + err.Error()
 	}
+	if dump := os.Getenv("RTDS_DUMP"); dump != "" && strings.Contains(name, dump) {
+		fmt.Printf("=== %s command\n", name)
+		if ct, err := payload.Decode(cmd.MessageCode, cmd.Content, payload.Options{}); err == nil {
+			fmt.Print(ct)
+		}
+		fmt.Printf("=== simulator response\n%s=== RTDS response\n%s", st, rt)
+	}
 	if diff := shapeDiff(st, rt, ""); diff != "" {
 		return "structure: " + diff
 	}
@@ -311,6 +324,15 @@ func scenarioFault(rt *tree.Node) Fault {
 			continue
 		}
 		ci++
+		if z := c.Child("zcl"); z != nil {
+			// a command may answer with several components: the request
+			// component is the one of the same ZCL sequence number
+			if seq := z.Child("sequence"); seq != nil {
+				if v, err := seq.Uint(); err == nil {
+					ci = int(v)
+				}
+			}
+		}
 		failed := false
 		rec := -1
 		c.Walk(func(n *tree.Node) bool {
