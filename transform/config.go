@@ -3,6 +3,7 @@ package transform
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // DLMS configuration updates: voltage settings (6.5), billing calendar
@@ -196,5 +197,59 @@ func init() {
 			return nil, c.unsupported("DailyTariffBlockCounterMatrixReset false: the execution_time that switches the reset off is GBCS 18.2.1, not among the sources")
 		}
 		return c.accessRequest(set(22, "0-0:15.1.0.255", 4, array(structure(octets([]byte{0, 0, 0, 0}), octets([]byte{0xFF, 0xFF, 0xFF, 0xFF, 0xFF})))))
+	}
+}
+
+// validity is the clock-setting validity interval of 6.11 / 8.1.1:
+// CurrentDateTime to CurrentDateTime + TolerancePeriod (seconds), as every
+// RTDS ECS70 / GCS28 command shows.
+func (c *ctx) validity() (from, to time.Time, err error) {
+	s, err := c.need("CurrentDateTime")
+	if err != nil {
+		return
+	}
+	if from, err = parseTime(s); err != nil {
+		return from, to, c.errf("CurrentDateTime: %v", err)
+	}
+	tol, err := c.uint("TolerancePeriod", 32)
+	if err != nil {
+		return
+	}
+	if from.Nanosecond() != 0 {
+		return from, to, c.errf("CurrentDateTime %s: the command carries whole seconds", s)
+	}
+	return from, from.Add(time.Duration(tol) * time.Second), nil
+}
+
+func init() {
+	// 6.11 / 8.1.1 set clock on the ESME (annex): clock_base enum 5;
+	// preset_adjusting_time {preset FF…FF8000FF, validity start, end};
+	// adjust_to_preset_time 0; get time and status.
+	builders["ECS70"] = func(c *ctx) ([]byte, error) {
+		from, to, err := c.validity()
+		if err != nil {
+			return nil, err
+		}
+		const clk = "0-0:1.0.0.255"
+		return c.accessRequest(
+			set(8, clk, 9, enum(5)),
+			action(8, clk, 5, structure(octets(dlmsNever()), octets(dlmsDateTime(from)), octets(dlmsDateTime(to)))),
+			action(8, clk, 4, integer(0)),
+			get(8, clk, 2),
+			get(8, clk, 4))
+	}
+	// 6.11 / 8.1.1 set clock on the GSME: ASN.1 SEQUENCE of the validity
+	// interval's two GeneralizedTimes (RTDS; the annex points to GBCS).
+	builders["GCS28"] = func(c *ctx) ([]byte, error) {
+		from, to, err := c.validity()
+		if err != nil {
+			return nil, err
+		}
+		var body []byte
+		for _, t := range []time.Time{from, to} {
+			g := t.UTC().Format("20060102150405Z")
+			body = append(append(body, 0x18, byte(len(g))), g...)
+		}
+		return append([]byte{0x30, byte(len(body))}, body...), nil
 	}
 }
