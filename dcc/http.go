@@ -37,6 +37,9 @@ type Handler struct {
 	Access AccessControl
 	Signer *Signer
 	Store  store.Store
+	// Pipeline, when set, builds, sends and answers device requests;
+	// without it accepted device requests are only recorded.
+	Pipeline *Pipeline
 	// WAN answers 12.1 Request WAN Matrix (nil: every location unknown).
 	WAN WANCoverage
 	// Deadline is how long an accepted device request may stay unanswered
@@ -94,8 +97,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp, err := h.process(r.Context(), data, ep)
-	if errors.Is(err, errNotYet) {
-		http.Error(w, err.Error(), http.StatusNotImplemented)
+	var unsupported errUnsupported
+	if errors.Is(err, errNotYet) || errors.As(err, &unsupported) {
+		// Nothing was recorded and no counter consumed: the request can be
+		// sent again once OpenDCC maps it.
+		http.Error(w, "not implemented: "+err.Error(), http.StatusNotImplemented)
 		return
 	}
 	if err != nil {
@@ -122,6 +128,7 @@ func (h *Handler) process(ctx context.Context, data []byte, ep Endpoint) ([]byte
 	}
 	parts := ResponseParts{RequestID: p.RawRequestID, SR: p.SRV.ServiceReference, SRV: p.SRV.Variant, Time: now}
 	var nd *nonDeviceResult
+	var prep *prepared
 	err = h.Store.InTx(ctx, func(tx store.Repos) error {
 		sd := &StoreDirectory{Repos: tx, Ctx: ctx}
 		ac := h.Access
@@ -130,17 +137,24 @@ func (h *Handler) process(ctx context.Context, data []byte, ep Endpoint) ([]byte
 		if err != nil {
 			return err // a *Rejection rolls back too: nothing was written
 		}
-		if acc.CV == duis.CVTransform {
-			// Not yet: the Pre-Command of the critical two-step (CV 4 → I0
-			// with PreCommand) needs the DUIS-to-GBCS mapping; see
-			// docs/processing.md. The checks ran; nothing is recorded.
-			return errNotYet
-		}
 		if acc.SRV.NonDevice {
 			nd, err = h.nonDevice(ctx, tx, acc, p.Message, data, now)
 			return err
 		}
-		return h.record(ctx, tx, acc, data, now)
+		if h.Pipeline == nil {
+			if acc.CV == duis.CVTransform {
+				return errNotYet
+			}
+			return h.record(ctx, tx, acc, data, now)
+		}
+		prep, err = h.Pipeline.prepare(ctx, tx, acc, p.Message, now)
+		if err != nil {
+			return err
+		}
+		if acc.CV == duis.CVTransform {
+			return nil // not recorded; the counter is consumed by the CV 5/6/7
+		}
+		return h.recordPrepared(ctx, tx, acc, data, now, prep)
 	})
 	if errors.As(err, &rj) {
 		return h.signed(ResponseParts{RequestID: parts.RequestID, SR: parts.SR, SRV: parts.SRV, Code: rj.Code, Time: now}, rj)
@@ -153,10 +167,24 @@ func (h *Handler) process(ctx context.Context, data []byte, ep Endpoint) ([]byte
 		return h.signed(parts, nil)
 	}
 	parts.Code = "I99"
+	if prep != nil {
+		parts.Code, parts.PreCommand = prep.code, prep.pre
+		if prep.local != nil {
+			parts.Fill = func(rm *duis.ResponseMessage) {
+				rm.LocalCommand = &duis.LocalCommand{GBCSPayload: b64(prep.local)}
+			}
+		}
+		if prep.command != nil && !prep.held {
+			if err := h.Pipeline.enqueue(ctx, p.ID.Canonical()); err != nil {
+				// Recorded: the pipeline republishes accepted requests.
+				h.log().Warn("queueing an accepted request failed; it is sent on recovery", "request", p.ID.Canonical(), "err", err)
+			}
+		}
+	}
 	return h.signed(parts, nil)
 }
 
-var errNotYet = errors.New("dcc: command variant 4 (transform) is not implemented yet")
+var errNotYet = errors.New("dcc: command variant 4 (transform) needs the device pipeline")
 
 func (h *Handler) signed(p ResponseParts, rj *Rejection) ([]byte, error) {
 	if rj != nil {
@@ -168,19 +196,28 @@ func (h *Handler) signed(p ResponseParts, rj *Rejection) ([]byte, error) {
 // requestMeta is the core's own record of an accepted request (store
 // Request.Meta): what the device pipeline needs to build the command.
 type requestMeta struct {
-	Endpoint Endpoint `json:"endpoint"`
-	Body     string   `json:"body"`
-	Request  []byte   `json:"request"` // the signed DUIS request as posted
+	RequestID string   `json:"requestId"` // as received, echoed in responses
+	Endpoint  Endpoint `json:"endpoint"`
+	Body      string   `json:"body"`
+	Request   []byte   `json:"request"` // the signed DUIS request as posted
 }
 
 // record stores an accepted request in state accepted, in the transaction
 // that consumed its counter.
 func (h *Handler) record(ctx context.Context, tx store.Repos, acc *Accepted, data []byte, now time.Time) error {
-	meta, err := json.Marshal(requestMeta{Endpoint: acc.Endpoint, Body: acc.Body, Request: data})
+	return h.recordPrepared(ctx, tx, acc, data, now, nil)
+}
+
+// recordPrepared records an accepted device request with the command the
+// pipeline prepared: queued for sending; held until its execution time if
+// it is future-dated in the DSP pattern; finished at once (I0 with the
+// command) if it is for local delivery only (CV 2, 6).
+func (h *Handler) recordPrepared(ctx context.Context, tx store.Repos, acc *Accepted, data []byte, now time.Time, prep *prepared) error {
+	meta, err := json.Marshal(requestMeta{RequestID: acc.ID.String(), Endpoint: acc.Endpoint, Body: acc.Body, Request: data})
 	if err != nil {
 		return err
 	}
-	return tx.Requests().InsertRequest(ctx, store.Request{
+	r := store.Request{
 		ID:             acc.ID.Canonical(),
 		Originator:     acc.ID.Originator,
 		Target:         acc.ID.Target,
@@ -192,7 +229,28 @@ func (h *Handler) record(ctx context.Context, tx store.Repos, acc *Accepted, dat
 		State:          store.RequestAccepted,
 		AcceptedAt:     now,
 		Meta:           meta,
-	})
+	}
+	if prep == nil {
+		return tx.Requests().InsertRequest(ctx, r)
+	}
+	r.GBCS = prep.command
+	if r.GBCS == nil {
+		r.GBCS = prep.local
+	}
+	if err := tx.Requests().InsertRequest(ctx, r); err != nil {
+		return err
+	}
+	if prep.command == nil { // local delivery only: answered now
+		_, err := tx.Requests().Finish(ctx, r.ID, store.RequestResponded, prep.code, prep.local, now)
+		return err
+	}
+	if !acc.Execute.IsZero() && acc.Execute.After(now) && acc.SRV.FutureDated != duis.FutureDatedDevice {
+		prep.held = true
+		_, err := tx.Holds().PutHold(ctx, store.Hold{ID: "future-dated:" + r.ID, Kind: "future-dated",
+			Owner: acc.ID.Originator, RequestID: r.ID, ReleaseAt: acc.Execute, CreatedAt: now})
+		return err
+	}
+	return nil
 }
 
 // reject answers a request refused before access control. The RequestID is

@@ -140,6 +140,9 @@ type ResponseParts struct {
 	PreCommand  []byte
 	GBCSVersion string
 	Fill        func(*duis.ResponseMessage)
+	// Alert, when set, makes the body a DeviceAlertMessage instead of a
+	// ResponseMessage.
+	Alert *duis.DeviceAlertMessage
 }
 
 // Response builds and signs a DUIS Response in the compact form DCC Boxed
@@ -170,7 +173,11 @@ func (s *Signer) Response(p ResponseParts) ([]byte, error) {
 	}
 	r.Header.ResponseCode = p.Code
 	r.Header.ResponseDateTime = p.Time.UTC().Format("2006-01-02T15:04:05.000Z")
-	r.Body.ResponseMessage = rm
+	if p.Alert != nil {
+		r.Body.DeviceAlertMessage = p.Alert
+	} else {
+		r.Body.ResponseMessage = rm
+	}
 	out, err := duis.Encode(&duis.Message{Response: r})
 	if err != nil {
 		return nil, err

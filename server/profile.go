@@ -43,13 +43,13 @@ const (
 	profileMPRN = "1000000001"
 )
 
-func seedDCCBoxed(ctx context.Context, st store.Store, trust *smki.Store, now time.Time) error {
+func seedDCCBoxed(ctx context.Context, st store.Store, trust *smki.Store, now time.Time, responseURL string) error {
 	supplier := eui.MustParse("90-B3-D5-1F-30-01-00-00")
 	netop := eui.MustParse("90-B3-D5-1F-30-02-00-00")
 	return st.InTx(ctx, func(tx store.Repos) error {
 		for _, u := range dccBoxedUsers {
 			id := eui.MustParse(u.id)
-			user := store.User{ID: id, Name: u.name, Roles: u.roles, Status: store.UserActive}
+			user := store.User{ID: id, Name: u.name, Roles: u.roles, Status: store.UserActive, ResponseURL: responseURL}
 			for _, c := range trust.ByEUI(id) {
 				usage := store.CertKeyAgreement
 				switch {

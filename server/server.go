@@ -19,12 +19,17 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/opendcc/opendcc/bus"
+	"github.com/opendcc/opendcc/bus/natsjs"
 	"github.com/opendcc/opendcc/dcc"
+	"github.com/opendcc/opendcc/gbcs"
 	"github.com/opendcc/opendcc/internal/dccboxed"
+	"github.com/opendcc/opendcc/sim"
 	"github.com/opendcc/opendcc/smki"
 	"github.com/opendcc/opendcc/smki/repository"
 	"github.com/opendcc/opendcc/store"
 	"github.com/opendcc/opendcc/store/sqlite"
+	"github.com/opendcc/opendcc/wan"
 )
 
 // Config configures Start.
@@ -39,7 +44,23 @@ type Config struct {
 	Log     *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// ResponseURL is the Receive Response Service URL the dccboxed profile
+	// gives its users when it first seeds them (default
+	// DefaultResponseURL, where `opendcc send` listens).
+	ResponseURL string
+	// DeviceDeadline: a sent device request unanswered this long gets E21
+	// (default 30 s).
+	DeviceDeadline time.Duration
+	// WANLinks overrides the simulated WAN's per-region latency and loss
+	// (default wan.DefaultLinks()).
+	WANLinks map[wan.Region]wan.Link
+	// SimSeed derives the simulated devices' keys (default 1).
+	SimSeed uint64
 }
+
+// DefaultResponseURL is where `opendcc send` listens for asynchronous
+// responses by default.
+const DefaultResponseURL = "http://127.0.0.1:8078/duis/response"
 
 // Server is a running OpenDCC.
 type Server struct {
@@ -49,6 +70,14 @@ type Server struct {
 	servers  []*http.Server
 	trust    *smki.Store
 	shutdown []func()
+	// Bus is the embedded JetStream of the device pipeline.
+	Bus bus.Bus
+	// Fleet is the simulated devices behind the simulated WAN.
+	Fleet *sim.Fleet
+	// WAN is the simulated smart-metering WAN (regions, outages, coverage).
+	WAN *wan.Network
+	// Pipeline sends device requests and delivers responses.
+	Pipeline *dcc.Pipeline
 }
 
 // Start opens the store, seeds the profile and starts serving.
@@ -83,7 +112,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	if cfg.Profile == "dccboxed" {
-		if err := seedDCCBoxed(ctx, st, s.trust, cfg.Now()); err != nil {
+		if cfg.ResponseURL == "" {
+			cfg.ResponseURL = DefaultResponseURL
+		}
+		if err := seedDCCBoxed(ctx, st, s.trust, cfg.Now(), cfg.ResponseURL); err != nil {
 			s.Close()
 			return nil, err
 		}
@@ -91,13 +123,20 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		s.Close()
 		return nil, fmt.Errorf("server: unknown profile %q", cfg.Profile)
 	}
+	pipe, err := s.startPipeline(ctx, cfg, &dcc.Signer{Key: key, Cert: cert})
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
 	h := &dcc.Handler{
-		Intake: &dcc.Intake{Certificates: s.trust, Now: cfg.Now, Allowance: 5 * 365 * 24 * time.Hour},
-		Access: dcc.AccessControl{DCC: smki.DCCEUI, Now: cfg.Now},
-		Signer: &dcc.Signer{Key: key, Cert: cert},
-		Store:  st,
-		Now:    cfg.Now,
-		Log:    cfg.Log,
+		Pipeline: pipe,
+		WAN:      s.WAN,
+		Intake:   &dcc.Intake{Certificates: s.trust, Now: cfg.Now, Allowance: 5 * 365 * 24 * time.Hour},
+		Access:   dcc.AccessControl{DCC: smki.DCCEUI, Now: cfg.Now},
+		Signer:   &dcc.Signer{Key: key, Cert: cert},
+		Store:    st,
+		Now:      cfg.Now,
+		Log:      cfg.Log,
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/", h)
@@ -114,6 +153,47 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	cfg.Log.Info("opendcc serving", "duis", s.DUISURL, "smki", s.SMKIURL, "data", cfg.DataDir, "profile", cfg.Profile)
 	return s, nil
+}
+
+// startPipeline opens the embedded bus and the simulated fleet and WAN, and
+// starts the device pipeline on them.
+func (s *Server) startPipeline(ctx context.Context, cfg Config, signer *dcc.Signer) (*dcc.Pipeline, error) {
+	b, err := natsjs.OpenEmbedded(ctx, natsjs.EmbeddedOptions{StoreDir: filepath.Join(cfg.DataDir, "bus")})
+	if err != nil {
+		return nil, err
+	}
+	s.Bus = b
+	s.shutdown = append(s.shutdown, func() { b.Close() })
+	links := cfg.WANLinks
+	if links == nil {
+		links = wan.DefaultLinks()
+	}
+	s.WAN = wan.New(wan.Options{Links: links})
+	seed := cfg.SimSeed
+	if seed == 0 {
+		seed = 1
+	}
+	tr := &simTransport{net: s.WAN, inv: s.Store.Inventory(), log: cfg.Log}
+	fleet, err := sim.NewFleet(sim.Options{Seed: seed, AlertSink: tr.alert, CommsHubDown: s.WAN.Down})
+	if err != nil {
+		return nil, err
+	}
+	s.Fleet, tr.fleet = fleet, fleet
+	deadline := cfg.DeviceDeadline
+	if deadline <= 0 {
+		deadline = 30 * time.Second
+	}
+	p := &dcc.Pipeline{
+		Store: s.Store, Bus: b, Security: gbcs.NewSecurity(fleet.KeyStore(), 0), ACB: smki.DCCEUI,
+		Transport: tr, Signer: signer, Deadline: deadline, Now: cfg.Now, Log: cfg.Log,
+	}
+	tr.recv = p.Receive
+	if err := p.Start(ctx); err != nil {
+		return nil, err
+	}
+	s.Pipeline = p
+	s.shutdown = append(s.shutdown, p.Stop)
+	return p, nil
 }
 
 func (s *Server) serve(addr string, h http.Handler) (string, error) {

@@ -1,0 +1,785 @@
+package dcc
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/opendcc/opendcc/bus"
+	"github.com/opendcc/opendcc/duis"
+	"github.com/opendcc/opendcc/eui"
+	"github.com/opendcc/opendcc/gbcs"
+	"github.com/opendcc/opendcc/smki"
+	"github.com/opendcc/opendcc/store"
+	"github.com/opendcc/opendcc/transform"
+)
+
+// Transport carries GBCS commands over the smart-metering WAN. Send returns
+// once the command is on its way; the device's answer (and any alert) comes
+// back later through Pipeline.Receive. An error means the command could not
+// be handed to the device at all (E20).
+type Transport interface {
+	Send(ctx context.Context, d store.Device, command []byte) error
+}
+
+// Provisioner is implemented by a Transport whose devices must exist before
+// the DCC can protect a command for them (the simulated WAN creates a
+// device, with its keys and certificates, from its inventory entry).
+// lookup reads the inventory in the caller's transaction.
+type Provisioner interface {
+	Provision(ctx context.Context, d store.Device, lookup func(eui.EUI64) (store.Device, error)) error
+}
+
+// The bus stream and subjects of the device pipeline.
+const (
+	StreamName    = "OPENDCC"
+	subjectSend   = "dcc.send"   // data: an accepted request ID to send
+	subjectDevice = "dcc.device" // data: a raw GBCS message from a device
+)
+
+// Codes of the critical flow where the public sources name none (see
+// docs/processing.md); stable.
+const (
+	// CodePreCommandMismatch: no Pre-Command was issued for the RequestID
+	// (or it expired), or the signed one differs from it.
+	CodePreCommandMismatch = "E1004"
+	// CodePreCommandSignature: the Signed Pre-Command is not signed with
+	// the User's GBCS digital-signing certificate.
+	CodePreCommandSignature = "E1006"
+)
+
+// Pipeline is the device-communication pipeline: it turns accepted device
+// requests into MACed GBCS commands (inside the accepting transaction),
+// sends them through the bus and the Transport, matches the devices'
+// responses to their requests by originator and counter, times out the
+// unanswered (E21), and delivers the final signed DUIS responses to the
+// Users' Receive Response Service through the durable outbox, at least
+// once, with retries.
+type Pipeline struct {
+	Store     store.Store
+	Bus       bus.Bus
+	Security  *gbcs.Security // the ACB's keys and the devices' certificates
+	ACB       eui.EUI64
+	Transport Transport
+	Signer    *Signer
+	// Deadline: a sent request unanswered this long gets E21 (default 1 min).
+	Deadline time.Duration
+	// PreCommandTTL: how long a CV 4 Pre-Command waits for its signed
+	// CV 5/6/7 follow-up (default 24 h).
+	PreCommandTTL time.Duration
+	// Workers per bus consumer (default 8).
+	Workers int
+	// Client posts to the Users' Receive Response Service (default: 10 s
+	// timeout).
+	Client *http.Client
+	Now    func() time.Time
+	Log    *slog.Logger
+
+	owner  string
+	wake   chan struct{}
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	subs   []bus.Subscription
+}
+
+func (p *Pipeline) now() time.Time {
+	if p.Now != nil {
+		return p.Now()
+	}
+	return time.Now()
+}
+
+func (p *Pipeline) log() *slog.Logger {
+	if p.Log != nil {
+		return p.Log
+	}
+	return slog.Default()
+}
+
+func (p *Pipeline) deadline() time.Duration {
+	if p.Deadline > 0 {
+		return p.Deadline
+	}
+	return time.Minute
+}
+
+// ---------------------------------------------------------------- accept
+
+// prepared is what accepting a device request produces besides the row.
+type prepared struct {
+	command []byte // the GBCS command to send (MACed), nil if none
+	local   []byte // the command for local delivery (CV 2, 3, 6, 7)
+	pre     []byte // the Pre-Command (CV 4)
+	code    string // synchronous response code (I99, or I0 for CV 2/3/4/6/7)
+	held    bool   // future-dated in the DSP pattern: released by the hold loop
+}
+
+// errUnsupported wraps a mapping OpenDCC cannot build yet (HTTP 501).
+type errUnsupported struct{ err error }
+
+func (e errUnsupported) Error() string { return e.err.Error() }
+func (e errUnsupported) Unwrap() error { return e.err }
+
+// deviceInfo maps an inventory entry onto what transform needs.
+func deviceInfo(d store.Device) transform.DeviceInfo {
+	di := transform.DeviceInfo{Type: transform.DeviceType(d.Type), ID: d.ID}
+	switch strings.ToUpper(d.ESMEVariant) {
+	case "B", "TWIN":
+		di.Variant = transform.TwinElement
+	case "C", "POLYPHASE":
+		di.Variant = transform.Polyphase
+	}
+	return di
+}
+
+// build maps the request onto its GBCS message (Pre-Command for a critical
+// SRV), inside tx: a command the ACB sends on the User's behalf takes the
+// ACB's next originator counter.
+func (p *Pipeline) build(ctx context.Context, tx store.Repos, acc *Accepted, req *duis.Request, dev store.Device, now time.Time) (*gbcs.Message, error) {
+	opts := transform.Options{ACB: p.ACB, UserRole: acc.Role, Now: now}
+	if acc.SRV.Variant == "9.1" {
+		n, err := rand.Int(rand.Reader, big.NewInt(10000))
+		if err != nil {
+			return nil, err
+		}
+		opts.CustomerIdentificationNumber = fmt.Sprintf("%04d", n.Int64())
+	}
+	di := deviceInfo(dev)
+	res, err := transform.BuildResult(req, di, opts)
+	if errors.Is(err, transform.ErrAmbiguous) {
+		// The inventory does not record which GBCS version variants the
+		// device supports; OpenDCC's devices support the newest, the
+		// last of the SRV's candidates (docs/processing.md).
+		di.UseCases = ambiguousChoice(acc.SRV, dev)
+		res, err = transform.BuildResult(req, di, opts)
+	}
+	if err != nil {
+		return nil, mapTransformError(err)
+	}
+	if res.Message.Originator == p.ACB && acc.ID.Originator != p.ACB {
+		c, err := tx.Counters().Next(ctx, store.CounterKey{Space: "gbcs", Originator: p.ACB}, uint64(now.UnixMilli())<<8)
+		if err != nil {
+			return nil, err
+		}
+		opts.ACBCounter = c
+		if res, err = transform.BuildResult(req, di, opts); err != nil {
+			return nil, mapTransformError(err)
+		}
+	}
+	return res.Message, nil
+}
+
+// ambiguousChoice lists, for every use case of the SRV, the catalogue's
+// names; transform picks the last-listed version variant it finds.
+func ambiguousChoice(srv *duis.SRV, dev store.Device) []string {
+	var out []string
+	for _, uc := range srv.GBCSUseCases {
+		for _, n := range strings.Split(uc, "/") {
+			out = append(out, strings.TrimSpace(n))
+		}
+	}
+	// Prefer the later (newer GBCS version) variants: keep only the last
+	// of each family that differs by a trailing letter.
+	return newestVariants(out)
+}
+
+// newestVariants keeps, of names sharing a prefix that differs only by
+// the trailing letter (ECS26d / ECS26l), the one sorting last.
+func newestVariants(names []string) []string {
+	best := map[string]string{}
+	var order []string
+	for _, n := range names {
+		base := strings.TrimRight(n, "abcdefghijklmnopqrstuvwxyz")
+		if cur, ok := best[base]; !ok {
+			order = append(order, base)
+			best[base] = n
+		} else if n > cur {
+			best[base] = n
+		}
+	}
+	out := make([]string, 0, len(order))
+	for _, b := range order {
+		out = append(out, best[b])
+	}
+	return out
+}
+
+// mapTransformError turns a mapping failure into the synchronous answer: a
+// request the device type cannot take is E11, a request the mapping finds
+// inconsistent is E100, a mapping OpenDCC lacks is HTTP 501.
+func mapTransformError(err error) error {
+	switch {
+	case errors.Is(err, transform.ErrDeviceType):
+		return reject("E11", "%v", err)
+	case errors.Is(err, transform.ErrRequest):
+		return reject(CodeSchemaInvalid, "%v", err)
+	case errors.Is(err, transform.ErrUnsupported), errors.Is(err, transform.ErrAmbiguous):
+		return errUnsupported{err}
+	}
+	return err
+}
+
+// prepare builds, inside the accepting transaction, what an accepted device
+// request sends or returns: the MACed command (CV 1, 2, 3), the
+// Pre-Command held for its signed follow-up (CV 4), or the checked and
+// MACed Signed Pre-Command (CV 5, 6, 7).
+func (p *Pipeline) prepare(ctx context.Context, tx store.Repos, acc *Accepted, msg *duis.Message, now time.Time) (*prepared, error) {
+	dev, err := tx.Inventory().GetDevice(ctx, acc.ID.Target)
+	if err != nil {
+		return nil, err
+	}
+	if pv, ok := p.Transport.(Provisioner); ok {
+		lookup := func(id eui.EUI64) (store.Device, error) { return tx.Inventory().GetDevice(ctx, id) }
+		if err := pv.Provision(ctx, dev, lookup); err != nil {
+			return nil, err
+		}
+	}
+	req := msg.Request
+	out := &prepared{code: "I99"}
+	var m *gbcs.Message
+	switch acc.CV {
+	case duis.CVTransform:
+		if m, err = p.build(ctx, tx, acc, req, dev, now); err != nil {
+			return nil, err
+		}
+		pre, err := m.Marshal()
+		if err != nil {
+			return nil, err
+		}
+		id := "precommand:" + acc.ID.Canonical()
+		tx.Holds().CancelHold(ctx, id) // a repeated CV 4 replaces the held one
+		ttl := p.PreCommandTTL
+		if ttl <= 0 {
+			ttl = 24 * time.Hour
+		}
+		if _, err := tx.Holds().PutHold(ctx, store.Hold{ID: id, Kind: "precommand", Owner: acc.ID.Originator,
+			RequestID: acc.ID.Canonical(), ReleaseAt: now.Add(ttl), Payload: pre}); err != nil {
+			return nil, err
+		}
+		return &prepared{pre: pre, code: "I0"}, nil
+	case duis.CVSignedSendToDevice, duis.CVSignedLocalDelivery, duis.CVSignedSendAndLocal:
+		if m, err = p.signedPreCommand(ctx, tx, acc, req); err != nil {
+			return nil, err
+		}
+	default:
+		if m, err = p.build(ctx, tx, acc, req, dev, now); err != nil {
+			return nil, err
+		}
+	}
+	if err := p.Security.WrapMAC(m); err != nil {
+		return nil, fmt.Errorf("dcc: MAC of the command for %s: %w", acc.ID.Target, err)
+	}
+	cmd, err := m.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	switch acc.CV {
+	case duis.CVLocalDelivery, duis.CVSignedLocalDelivery:
+		out.local, out.code = cmd, "I0"
+	case duis.CVSendAndLocal, duis.CVSignedSendAndLocal:
+		out.local, out.command, out.code = cmd, cmd, "I0"
+	default:
+		out.command = cmd
+	}
+	return out, nil
+}
+
+// signedPreCommand checks a CV 5/6/7 request: the GBCS payload is the
+// Pre-Command the DCC issued for this RequestID, byte for byte, signed
+// with the User's GBCS digital-signing certificate from the user registry.
+func (p *Pipeline) signedPreCommand(ctx context.Context, tx store.Repos, acc *Accepted, req *duis.Request) (*gbcs.Message, error) {
+	spc := req.Body.SignedPreCommand
+	if spc == nil {
+		return nil, reject(CodeSchemaInvalid, "command variant %d needs a SignedPreCommand body", acc.CV)
+	}
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(spc.GBCSPayload))
+	if err != nil {
+		return nil, reject(CodeSchemaInvalid, "SignedPreCommand/GBCSPayload is not base64: %v", err)
+	}
+	m, err := gbcs.Parse(raw)
+	if err != nil || !m.Signed() || m.MACHeader {
+		return nil, reject(CodePreCommandMismatch, "SignedPreCommand is not a signed GBCS command")
+	}
+	h, err := tx.Holds().GetHold(ctx, "precommand:"+acc.ID.Canonical())
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, reject(CodePreCommandMismatch, "no Pre-Command was issued for %s (or it expired)", acc.ID.Canonical())
+	}
+	if err != nil {
+		return nil, err
+	}
+	unsigned := *m
+	unsigned.SignatureField, unsigned.Signature, unsigned.Raw = false, nil, nil
+	pre, err := unsigned.Marshal()
+	if err != nil || !bytes.Equal(pre, h.Payload) {
+		return nil, reject(CodePreCommandMismatch, "the Signed Pre-Command differs from the Pre-Command issued for %s", acc.ID.Canonical())
+	}
+	u, err := tx.Users().GetUser(ctx, acc.ID.Originator)
+	if err != nil {
+		return nil, err
+	}
+	data, err := m.SignedBytes()
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range u.Certs {
+		if c.Usage != store.CertDigitalSigning {
+			continue
+		}
+		cert, err := smki.ParseCertificate(c.DER)
+		if err != nil || cert.PublicKey == nil {
+			continue
+		}
+		if gbcs.VerifyData(cert.PublicKey, data, m.Signature) {
+			if _, err := tx.Holds().CancelHold(ctx, h.ID); err != nil {
+				return nil, err
+			}
+			m.Raw = nil
+			return m, nil
+		}
+	}
+	return nil, reject(CodePreCommandSignature, "the Pre-Command's signature does not verify with a digital-signing certificate of %s", acc.ID.Originator)
+}
+
+// ---------------------------------------------------------------- run
+
+// Start creates the stream and consumers and starts the timeout, hold and
+// delivery loops. It republishes requests left accepted by a previous run.
+func (p *Pipeline) Start(ctx context.Context) error {
+	if p.Workers <= 0 {
+		p.Workers = 8
+	}
+	if p.Client == nil {
+		p.Client = &http.Client{Timeout: 10 * time.Second}
+	}
+	p.owner = fmt.Sprintf("pipeline-%d", time.Now().UnixNano())
+	p.wake = make(chan struct{}, 1)
+	if err := p.Bus.EnsureStream(ctx, bus.Stream{Name: StreamName, Subjects: []string{"dcc.>"}}); err != nil {
+		return err
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	p.cancel = cancel
+	for _, c := range []struct {
+		name, subject string
+		h             bus.Handler
+	}{{"send", subjectSend, p.handleSend}, {"device", subjectDevice, p.handleDevice}} {
+		sub, err := p.Bus.Consume(runCtx, bus.ConsumerConfig{Stream: StreamName, Name: c.name, Filter: c.subject,
+			AckWait: 30 * time.Second, Workers: p.Workers, MaxAckPending: 4 * p.Workers * 64}, c.h)
+		if err != nil {
+			p.Stop()
+			return err
+		}
+		p.subs = append(p.subs, sub)
+	}
+	if err := p.republish(ctx); err != nil {
+		p.Stop()
+		return err
+	}
+	for _, loop := range []func(context.Context){p.timeoutLoop, p.holdLoop, p.deliveryLoop} {
+		p.wg.Add(1)
+		go func(f func(context.Context)) { defer p.wg.Done(); f(runCtx) }(loop)
+	}
+	return nil
+}
+
+// Stop stops the consumers and loops; work in flight is redelivered on the
+// next Start.
+func (p *Pipeline) Stop() {
+	for _, s := range p.subs {
+		s.Stop()
+	}
+	p.subs = nil
+	if p.cancel != nil {
+		p.cancel()
+	}
+	p.wg.Wait()
+}
+
+// republish sends again every request still accepted (published before a
+// crash or never): the bus drops duplicates by message ID, MarkSent lets
+// only one send through.
+func (p *Pipeline) republish(ctx context.Context) error {
+	after := ""
+	for {
+		rs, err := p.Store.Requests().Unfinished(ctx, store.RequestAccepted, after, 500)
+		if err != nil {
+			return err
+		}
+		for _, r := range rs {
+			after = r.ID
+			if r.GBCS == nil {
+				continue // non-device
+			}
+			if _, err := p.Store.Holds().GetHold(ctx, "future-dated:"+r.ID); err == nil {
+				continue // released by the hold loop at its time
+			}
+			if err := p.enqueue(ctx, r.ID); err != nil {
+				return err
+			}
+		}
+		if len(rs) < 500 {
+			return nil
+		}
+	}
+}
+
+// enqueue publishes an accepted request for sending.
+func (p *Pipeline) enqueue(ctx context.Context, id string) error {
+	_, _, err := p.Bus.Publish(ctx, subjectSend, []byte(id), bus.WithMsgID("send:"+id))
+	return err
+}
+
+// Receive takes a GBCS message from the WAN (a device response or alert)
+// and stores it durably on the bus for processing.
+func (p *Pipeline) Receive(ctx context.Context, raw []byte) error {
+	_, _, err := p.Bus.Publish(ctx, subjectDevice, raw)
+	return err
+}
+
+func (p *Pipeline) handleSend(ctx context.Context, m bus.Msg) {
+	id := string(m.Data())
+	if err := p.send(ctx, id); err != nil {
+		p.log().Warn("device send failed; will retry", "request", id, "err", err)
+		m.Nak(time.Second)
+		return
+	}
+	m.Ack(ctx)
+}
+
+func (p *Pipeline) send(ctx context.Context, id string) error {
+	rs := p.Store.Requests()
+	r, err := rs.GetRequest(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	now := p.now()
+	ok, err := rs.MarkSent(ctx, id, now, now.Add(p.deadline()))
+	if err != nil || !ok {
+		return err // !ok: sent already (a redelivery), or final
+	}
+	dev, err := p.Store.Inventory().GetDevice(ctx, r.Target)
+	if err == nil {
+		err = p.Transport.Send(ctx, dev, r.GBCS)
+	}
+	if err != nil {
+		p.log().Info("device unreachable", "request", id, "err", err)
+		return p.finish(ctx, r, store.RequestFailed, "E20", nil)
+	}
+	return nil
+}
+
+// finish records the final outcome and queues its signed DUIS response in
+// one transaction; only the first outcome of a request counts.
+func (p *Pipeline) finish(ctx context.Context, r store.Request, s store.RequestState, code string, gbcsResponse []byte) error {
+	now := p.now()
+	meta := requestMeta{}
+	json.Unmarshal(r.Meta, &meta)
+	srv, _ := duis.LookupSRV(r.SRV)
+	parts := ResponseParts{RequestID: meta.RequestID, ResponseID: responseID(meta.RequestID), Code: code, Time: now, GBCSPayload: gbcsResponse}
+	if parts.RequestID == "" {
+		parts.RequestID = r.ID
+		parts.ResponseID = responseID(r.ID)
+	}
+	if srv != nil {
+		parts.SR, parts.SRV = srv.ServiceReference, srv.Variant
+	}
+	doc, err := p.Signer.Response(parts)
+	if err != nil {
+		return err
+	}
+	var done bool
+	err = p.Store.InTx(ctx, func(tx store.Repos) error {
+		ok, err := tx.Requests().Finish(ctx, r.ID, s, code, gbcsResponse, now)
+		if err != nil || !ok {
+			return err
+		}
+		done = true
+		_, err = tx.Outbox().Enqueue(ctx, store.OutboxMessage{ID: parts.ResponseID, Recipient: r.Originator,
+			Kind: "response", RequestID: r.ID, Payload: doc, CreatedAt: now, NextAttempt: now})
+		return err
+	})
+	if done {
+		p.poke()
+	}
+	return err
+}
+
+// responseID is target:originator:counter for a RequestID
+// originator:target:counter, written as the request wrote its EUIs.
+func responseID(requestID string) string {
+	f := strings.Split(requestID, ":")
+	if len(f) != 3 {
+		return requestID
+	}
+	return f[1] + ":" + f[0] + ":" + f[2]
+}
+
+func (p *Pipeline) poke() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (p *Pipeline) handleDevice(ctx context.Context, m bus.Msg) {
+	if err := p.fromDevice(ctx, m.Data()); err != nil {
+		p.log().Warn("device message failed; will retry", "err", err)
+		m.Nak(time.Second)
+		return
+	}
+	m.Ack(ctx)
+}
+
+// fromDevice matches a device response to its request and finishes it. A
+// message that does not parse, is not addressed back to a request, or
+// whose MAC or signature does not verify is dropped (logged): nothing
+// forged reaches a User.
+func (p *Pipeline) fromDevice(ctx context.Context, raw []byte) error {
+	m, err := gbcs.Parse(raw)
+	if err != nil {
+		p.log().Warn("dropping a device message that does not parse", "err", err)
+		return nil
+	}
+	if m.Kind() == gbcs.KindAlert {
+		return p.alert(ctx, m, raw)
+	}
+	if m.Kind() != gbcs.KindResponse {
+		p.log().Warn("dropping a device message that is not a response or alert", "kind", m.Kind().String())
+		return nil
+	}
+	orig, counter := m.Recipient, m.OriginatorCounter
+	if m.HasSupplementaryRemotePartyCounter {
+		orig, counter = m.SupplementaryRemoteParty, m.SupplementaryRemotePartyCounter
+	}
+	r, err := p.Store.Requests().RequestByCounter(ctx, orig, counter)
+	if errors.Is(err, store.ErrNotFound) {
+		p.log().Warn("dropping a device response that answers no request", "originator", orig, "counter", counter)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if m.Originator != r.Target {
+		p.log().Warn("dropping a device response from another device", "request", r.ID, "from", m.Originator)
+		return nil
+	}
+	if m.MACHeader {
+		err = p.Security.VerifyMAC(m)
+	} else {
+		err = p.Security.VerifySignature(m)
+	}
+	if err != nil {
+		p.log().Warn("dropping a device response that does not verify", "request", r.ID, "err", err)
+		return nil
+	}
+	return p.finish(ctx, r, store.RequestResponded, "I0", raw)
+}
+
+// ---------------------------------------------------------------- loops
+
+// timeoutLoop gives E21 to sent requests past their deadline.
+func (p *Pipeline) timeoutLoop(ctx context.Context) {
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		rs, err := p.Store.Requests().Overdue(ctx, p.now(), 200)
+		if err != nil {
+			if ctx.Err() == nil {
+				p.log().Warn("overdue scan failed", "err", err)
+			}
+			continue
+		}
+		for _, r := range rs {
+			if err := p.finish(ctx, r, store.RequestTimedOut, "E21", nil); err != nil && ctx.Err() == nil {
+				p.log().Warn("timing out a request failed", "request", r.ID, "err", err)
+			}
+		}
+	}
+}
+
+// holdLoop releases future-dated requests at their time and drops
+// Pre-Commands whose signed follow-up never came.
+func (p *Pipeline) holdLoop(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		hs, err := p.Store.Holds().ClaimHolds(ctx, p.owner, p.now(), time.Minute, 200)
+		if err != nil {
+			continue
+		}
+		for _, h := range hs {
+			if h.Kind == "future-dated" {
+				if err := p.enqueue(ctx, h.RequestID); err != nil {
+					continue // the lease expires and the hold is claimed again
+				}
+			}
+			p.Store.Holds().DoneHold(ctx, h.ID, p.owner)
+		}
+	}
+}
+
+// deliveryLoop posts queued responses and alerts to the Users' Receive
+// Response Service: 2xx is delivered; anything else is retried with
+// exponential backoff (1 s doubling to 5 min) until the message expires
+// two days after it was queued.
+func (p *Pipeline) deliveryLoop(ctx context.Context) {
+	t := time.NewTicker(500 * time.Millisecond)
+	defer t.Stop()
+	sem := make(chan struct{}, 32)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-p.wake:
+		}
+		for {
+			ms, err := p.Store.Outbox().Claim(ctx, p.owner, p.now(), time.Minute, 64)
+			if err != nil || len(ms) == 0 {
+				break
+			}
+			var wg sync.WaitGroup
+			for _, m := range ms {
+				sem <- struct{}{}
+				wg.Add(1)
+				go func(m store.OutboxMessage) {
+					defer func() { <-sem; wg.Done() }()
+					p.deliver(ctx, m)
+				}(m)
+			}
+			wg.Wait()
+			if len(ms) < 64 {
+				break
+			}
+		}
+	}
+}
+
+func (p *Pipeline) deliver(ctx context.Context, m store.OutboxMessage) {
+	url := m.URL
+	if url == "" {
+		if u, err := p.Store.Users().GetUser(ctx, m.Recipient); err == nil {
+			url = u.ResponseURL
+		}
+	}
+	err := errors.New("the User has no Receive Response Service URL")
+	if url != "" {
+		err = post(ctx, p.Client, url, m.Payload)
+	}
+	if err == nil {
+		p.Store.Outbox().Delivered(ctx, m.ID, p.now())
+		return
+	}
+	backoff := time.Second << min(m.Attempts-1, 9)
+	if backoff > 5*time.Minute {
+		backoff = 5 * time.Minute
+	}
+	p.Store.Outbox().Retry(ctx, m.ID, p.owner, p.now().Add(backoff), err.Error())
+}
+
+func post(ctx context.Context, c *http.Client, url string, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/xml")
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("HTTP %d", resp.StatusCode)
+	}
+	return nil
+}
+
+// alert forwards a device alert, once its MAC or signature verifies, to the
+// Users registered as supplier of the device's MPxNs now (import, export
+// or gas supplier; docs/processing.md): a DUIS DeviceAlertMessage with the
+// GBCS alert, ResponseID device:user:counter.
+func (p *Pipeline) alert(ctx context.Context, m *gbcs.Message, raw []byte) error {
+	var err error
+	if m.MACHeader {
+		err = p.Security.VerifyMAC(m)
+	} else {
+		err = p.Security.VerifySignature(m)
+	}
+	if err != nil {
+		p.log().Warn("dropping a device alert that does not verify", "device", m.Originator, "err", err)
+		return nil
+	}
+	now := p.now()
+	sd := &StoreDirectory{Repos: p.Store, Ctx: ctx}
+	mpxns, err := sd.mpxns(m.Originator)
+	if err != nil {
+		return err
+	}
+	to := map[eui.EUI64]bool{}
+	for _, mp := range mpxns {
+		regs, err := p.Store.Registrations().RegisteredAt(ctx, mp, now)
+		if err != nil {
+			return err
+		}
+		for _, r := range regs {
+			switch r.Role {
+			case store.RoleImportSupplier, store.RoleExportSupplier, store.RoleGasSupplier:
+				to[r.Party] = true
+			}
+		}
+	}
+	code := fmt.Sprintf("%04X", m.MessageCode)
+	if len(m.Content) >= 2 && (m.MessageCode == 0x1000 || m.MessageCode == 0x1001) {
+		code = fmt.Sprintf("%02X%02X", m.Content[0], m.Content[1])
+	}
+	for user := range to {
+		rid := fmt.Sprintf("%s:%s:%d", dashed(m.Originator), dashed(user), m.OriginatorCounter)
+		doc, err := p.Signer.Response(ResponseParts{ResponseID: rid, Code: "I0", Time: now,
+			Alert: &duis.DeviceAlertMessage{AlertCode: code, GBCSPayload: base64.StdEncoding.EncodeToString(raw)}})
+		if err != nil {
+			return err
+		}
+		if _, err := p.Store.Outbox().Enqueue(ctx, store.OutboxMessage{ID: rid, Recipient: user, Kind: "device-alert",
+			Payload: doc, CreatedAt: now, NextAttempt: now}); err != nil {
+			return err
+		}
+	}
+	if len(to) > 0 {
+		p.poke()
+	}
+	return nil
+}
+
+// dashed writes an EUI-64 as DUIS does: eight hex pairs joined by '-'.
+func dashed(id eui.EUI64) string {
+	var b strings.Builder
+	for i, x := range id {
+		if i > 0 {
+			b.WriteByte('-')
+		}
+		fmt.Fprintf(&b, "%02X", x)
+	}
+	return b.String()
+}
