@@ -43,6 +43,7 @@ type state struct {
 	firmware     firmware
 	utrn         gbcs.UTRNCounterCache
 	deviceLog    []deviceLogEntry // CHF: HAN whitelist; others: joined devices
+	removedLog   []deviceLogEntry // CHF: historic device log (devices removed)
 	pending      []futureCommand
 	outbox       []Alert
 	powerLostAt  time.Time

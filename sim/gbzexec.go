@@ -3,12 +3,19 @@ package sim
 import (
 	"encoding/hex"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
 	"github.com/opendcc/opendcc/gbcs/gbz"
 	"github.com/opendcc/opendcc/gbcs/payload"
 	"github.com/opendcc/opendcc/gbcs/payload/tree"
+)
+
+// ZSE Event Log ids of the logs the device keeps.
+const (
+	zseGeneralEventLog  = 3
+	zseSecurityEventLog = 4
 )
 
 // ZCL status codes the device answers with.
@@ -342,18 +349,52 @@ func (x *exec) zclCluster(cluster uint16, cid byte, pl *tree.Node) (byte, byte, 
 			named("sample-type", "enum8", uint64(0)), named("sample-request-interval", "uint16", uint64(1800)),
 			named("number-of-samples", "uint16", uint64(n)), ents)
 	case cluster == gbz.ClusterEvents && cid == 0x00: // Get Event Log
-		if len(x.st.eventLog) == 0 && len(x.st.securityLog) == 0 {
+		// the entries of the log asked (ZSE log id, low nibble of the
+		// event control / log id: 0 all, 3 general event log = the event
+		// log, 4 security event log), of the event id asked (0: any), in
+		// [start, end] (end 0: now), most recent first, from the offset,
+		// at most the number asked (0: all); NOT_FOUND when none.
+		logID := childUint(pl, "event-control-log-id") & 0x0F
+		evID := childUint(pl, "event-id")
+		from, to := childUint(pl, "start-time"), childUint(pl, "end-time")
+		if to == 0 || to >= 0xFFFFFFFE {
+			to = zclUTC(now)
+		}
+		type logged struct {
+			log uint64
+			e   logEntry
+		}
+		var sel []logged
+		add := func(log uint64, l []logEntry) {
+			if logID != 0 && logID != log {
+				return
+			}
+			for _, e := range l {
+				t := zclUTC(e.t)
+				if t >= from && t <= to && (evID == 0 || evID == uint64(e.code)) {
+					sel = append(sel, logged{log, e})
+				}
+			}
+		}
+		add(zseGeneralEventLog, x.st.eventLog)
+		add(zseSecurityEventLog, x.st.securityLog)
+		sort.SliceStable(sel, func(i, j int) bool { return sel[i].e.t.After(sel[j].e.t) })
+		if off := int(childUint(pl, "event-offset")); off < len(sel) {
+			sel = sel[off:]
+		} else {
+			sel = nil
+		}
+		if n := int(childUint(pl, "number-of-events")); n > 0 && n < len(sel) {
+			sel = sel[:n]
+		}
+		if len(sel) == 0 {
 			return defaultResponse(cid, zclNotFound)
 		}
 		ev := named("events", "entries", nil)
-		add := func(log uint64, l []logEntry) {
-			for _, e := range l {
-				ev.Add(nd("entry", nil, named("log-id", "enum8", log), named("event-id", "uint16", uint64(e.code)),
-					named("event-time", "UTC", zclUTC(e.t)), named("event-data", "octstr", hex.EncodeToString(e.data))))
-			}
+		for _, l := range sel {
+			ev.Add(nd("entry", nil, named("log-id", "enum8", l.log), named("event-id", "uint16", uint64(l.e.code)),
+				named("event-time", "UTC", zclUTC(l.e.t)), named("event-data", "octstr", hex.EncodeToString(l.e.data))))
 		}
-		add(1, x.st.eventLog)
-		add(3, x.st.securityLog)
 		return 0x19, 0x01, named("payload", "zcl-payload", nil,
 			named("total-number-of-events", "uint16", uint64(len(ev.Children))), named("command-index", "uint8", uint64(0)),
 			named("total-commands", "uint8", uint64(1)),

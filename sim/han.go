@@ -51,6 +51,8 @@ func (x *exec) unjoin(id eui.EUI64) {
 	for _, e := range x.st.deviceLog {
 		if e.id != id {
 			l = append(l, e)
+		} else if x.d.Type == CHF {
+			x.st.removedLog = append(x.st.removedLog, e)
 		}
 	}
 	x.st.deviceLog = l

@@ -93,6 +93,9 @@ func init() {
 	// CHF ZigBee network control: register (m1) / unregister (m2) devices.
 	mth(104, "0-0:30.3.0.255", 1, func(x *exec, arg *tree.Node) (byte, *tree.Node) { return x.chfRegister(arg) })
 	mth(104, "0-0:30.3.0.255", 2, func(x *exec, arg *tree.Node) (byte, *tree.Node) { return x.chfUnregister(arg) })
+	// backup_PAN (m4) of the device log and the historic device log (CCS07)
+	mth(104, "0-0:30.3.0.255", 4, func(x *exec, arg *tree.Node) (byte, *tree.Node) { return x.backupPAN(false) })
+	mth(104, "0-0:30.3.1.255", 4, func(x *exec, arg *tree.Node) (byte, *tree.Node) { return x.backupPAN(true) })
 	g(104, "0-0:30.3.0.255", 4, func(x *exec) *tree.Node { return x.chfDeviceLog() })
 	g(104, "0-0:30.3.0.255", 3, func(x *exec) *tree.Node { return octets(x.d.EUI[:]) })
 }

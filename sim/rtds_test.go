@@ -209,9 +209,10 @@ func (h *rtdsHarness) run(cmd *gbcs.Message, rtdsResp []byte, typ Type, name str
 		}
 	}
 	d.Reset()
+	// a device installed 40 days before in a home: its logs have history,
+	// it is joined with the devices it works with
+	d.Install(40 * 24 * time.Hour)
 	if typ.IsGas() {
-		// a GSME installed 40 days before: its logs have history
-		d.Backfill(40 * 24 * time.Hour)
 		if !strings.Contains(name, "NOT_FOUND") {
 			// installed with the supplier's tariff and prepayment
 			// configuration (its calendars); a NOT_FOUND scenario is a
@@ -233,6 +234,9 @@ func (h *rtdsHarness) run(cmd *gbcs.Message, rtdsResp []byte, typ Type, name str
 	rt, err := decode(h.rtdsSec, rm, false)
 	if err != nil {
 		return "RTDS payload: " + err.Error()
+	}
+	if dump := os.Getenv("RTDS_DUMP"); dump != "" && strings.Contains(name, dump) {
+		fmt.Printf("=== RTDS response (decrypted)\n%s", rt)
 	}
 	if strings.Contains(name, "ERROR") {
 		// The scenario's fault: the items the RTDS response shows failing,
