@@ -203,6 +203,9 @@ func BuildResult(req *duis.Request, dev DeviceInfo, opts Options) (*Result, erro
 	}
 	b, ok := builders[uc.Name]
 	if !ok {
+		if why, ok := unsupportedWhy[uc.Name]; ok {
+			return nil, c.unsupported(why)
+		}
 		return nil, c.unsupported("no mapping implemented for this use case")
 	}
 	content, err := b(c)

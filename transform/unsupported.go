@@ -1,0 +1,40 @@
+package transform
+
+// unsupportedWhy says, for use cases without a builder, why the sources do
+// not determine their payload (the reason of the UnsupportedError).
+var unsupportedWhy = map[string]string{}
+
+func init() {
+	asn := func(sec string) string {
+		return "ASN.1 payload: the annex points to GBCS " + sec + ", not among the sources"
+	}
+	for uc, r := range map[string]string{
+		"CS02a": asn("13.2"), "CS02b": asn("13.3"), "CS02c": asn("13.4"), "CS02d": asn("13.5"), "CS02e": asn("13.6"),
+		"CS02f": asn("13.9"), "CS02g": asn("13.10"),
+		"CS03A1": asn("13.7") + " (join INTEGERs from the inventory)", "CS03A2": asn("13.7"), "CS03B": asn("13.7"), "CS03C": asn("13.7"),
+		"CS04AC": asn("13.7"), "CS04B": asn("13.7"),
+		"CS06":   asn("11.5") + " (the INTEGER RTDS fills with the originator counter)",
+		"CS08":   "ASN.1 payload: the annex on this machine has no entry for CS08",
+		"GCS59":  "ASN.1 payload: the annex gives only the title of GCS59",
+		"ECS02":  "suspend-debt flags (IC111 credit_charge_configuration) are GBCS 18.2.1, not among the sources",
+		"ECS03":  "suspend-debt flags (IC111 credit_charge_configuration) are GBCS 18.2.1, not among the sources",
+		"ECS08":  "non-disablement calendar: START/STOP script selectors and the debt-recovery cap period are not in the sources",
+		"ECS08a": "non-disablement calendar: START/STOP script selectors and the debt-recovery cap period are not in the sources",
+		"ECS46c": "the annex on this machine has no DLMS table for ECS46c",
+		"ECS46d": "auxiliary controller calendar: script selectors are GBCS 7.3.6.1, not among the sources",
+		"ECS47":  "controllerNumberAndCommandedState is GBCS 7.3.6.1, not among the sources",
+		"ECS47a": "controllerNumberAndCommandedState is GBCS 7.3.6.1, not among the sources",
+		"ECS47e": "controllerNumberAndCommandedState is GBCS 7.3.6.1, not among the sources",
+		"ECS61a": "the annex on this machine has no DLMS table for ECS61a",
+		"ECS26d": "the annex on this machine has no DLMS table for this older version (ECS26l has one)",
+		"ECS26e": "the annex on this machine has no DLMS table for this older version (ECS26m has one)",
+		"ECS26i": "the annex on this machine has no DLMS table for this older version (ECS26n has one)",
+		"ECS35f": "the annex on this machine has no DLMS table for this older version (ECS35g has one)",
+		"CCS03":  "restore_PAN: the request names only the old CHF; extended PAN ID and hashed TC link keys are not in it",
+		"GCS21d": "the annex template is not found under this name (older version; GCS21k has one)",
+		"GCS21e": "the annex template is not found under this name (older version; GCS21m has one)",
+		"GCS24":  "the annex template is not found under this name (GCS24a has one)",
+	} {
+		unsupportedWhy[uc] = r
+	}
+}
