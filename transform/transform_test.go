@@ -90,11 +90,16 @@ func TestBuildErrors(t *testing.T) {
 		t.Errorf("6.2.3: %v", err)
 	}
 	// unsupported names SRV and use case
-	req = request(t, "1", "6.28", "6.28", "<sr:SetCHFSubGHzConfiguration/>")
+	req = request(t, "1", "8.12", "8.12.1", "<sr:RestoreHANDeviceLog><sr:OldCHFID>00-DB-12-34-56-78-90-95</sr:OldCHFID></sr:RestoreHANDeviceLog>")
 	_, err := Build(req, DeviceInfo{Type: CHF}, Options{ACB: [8]byte{9}})
 	var ue *UnsupportedError
-	if !errors.As(err, &ue) || ue.SRV != "6.28" || ue.UseCase != "DBCH04" {
-		t.Errorf("6.28: %v", err)
+	if !errors.As(err, &ue) || ue.SRV != "8.12.1" || ue.UseCase != "CCS03" {
+		t.Errorf("8.12.1: %v", err)
+	}
+	// a request value whose encoding the sources do not show
+	req = request(t, "1", "6.26", "6.26", "<sr:UpdateDeviceConfigurationDailyResettingOfTariffBlockCounterMatrix><sr:DailyTariffBlockCounterMatrixReset>false</sr:DailyTariffBlockCounterMatrixReset></sr:UpdateDeviceConfigurationDailyResettingOfTariffBlockCounterMatrix>")
+	if _, err := Build(req, DeviceInfo{Type: ESME}, Options{}); !errors.Is(err, ErrUnsupported) {
+		t.Errorf("6.26 false: %v", err)
 	}
 	if _, err := Build(nil, DeviceInfo{}, Options{}); !errors.Is(err, ErrRequest) {
 		t.Errorf("nil: %v", err)
