@@ -34,6 +34,12 @@ var (
 	rtdsCHF   = eui.MustParse("00-DB-12-34-56-78-90-A2")
 	rtdsGPF   = eui.MustParse("00-DB-12-34-56-78-90-A3")
 	rtdsPPMID = eui.MustParse("00-DB-12-34-56-78-90-A4")
+	// A5 answers the RTDS HCALCS use cases (CS03A2 join, CS08 firmware);
+	// A6 the standalone auxiliary proportional controller ones (ECS46d,
+	// CS02f). DUIS has no SAPC device type: OpenDCC inventories it as an
+	// ESME, whose use cases it answers.
+	rtdsHCALCS = eui.MustParse("00-DB-12-34-56-78-90-A5")
+	rtdsSAPC   = eui.MustParse("00-DB-12-34-56-78-90-A6")
 )
 
 // Metering points of the profile (made up, well-formed: a 13-digit MPAN and
@@ -74,6 +80,8 @@ func seedDCCBoxed(ctx context.Context, st store.Store, trust *smki.Store, now ti
 			{ID: rtdsGPF, Type: store.DeviceGPF, Status: store.StatusCommissioned, StatusSince: since, CHF: rtdsCHF},
 			{ID: rtdsGSME, Type: store.DeviceGSME, Status: store.StatusCommissioned, StatusSince: since, CHF: rtdsCHF, GPF: rtdsGPF, ImportMPxN: profileMPRN},
 			{ID: rtdsPPMID, Type: store.DevicePPMID, Status: store.StatusCommissioned, StatusSince: since, CHF: rtdsCHF, Meter: rtdsESME},
+			{ID: rtdsHCALCS, Type: store.DeviceHCALCS, Status: store.StatusCommissioned, StatusSince: since, CHF: rtdsCHF, Meter: rtdsESME},
+			{ID: rtdsSAPC, Type: store.DeviceESME, Status: store.StatusCommissioned, StatusSince: since, CHF: rtdsCHF, ImportMPxN: profileMPAN, ESMEVariant: "A"},
 		}
 		for _, d := range devices {
 			if err := tx.Inventory().AddDevice(ctx, d, "dccboxed profile"); err != nil && !errors.Is(err, store.ErrExists) {
