@@ -81,6 +81,50 @@ func (h *rtdsHarness) rebuild(m *gbcs.Message) ([]byte, error) {
 	return c.Marshal()
 }
 
+// rebuildUTRN re-issues a UTRN the command carries (CS01a/b top-up) for
+// the simulated device: the RTDS UTRN is validated with the RTDS keys for
+// its top-up (counter, value class, value) and the same top-up generated
+// with the gbcs UTRN builder from the supplier's prepayment key and the
+// device's own key-agreement key; the command content is changed in place
+// (a UTRN is 20 digits either way).
+func (h *rtdsHarness) rebuildUTRN(cmd *gbcs.Message, d *Device) error {
+	ct, err := payload.Decode(cmd.MessageCode, cmd.Content, payload.Options{})
+	if err != nil {
+		return nil
+	}
+	var utrns []string
+	ct.Walk(func(n *tree.Node) bool {
+		if b, err := n.Octets(); err == nil && len(b) == 20 {
+			if _, err := gbcs.ParseUTRN(string(b)); err == nil {
+				utrns = append(utrns, string(b))
+			}
+		}
+		return true
+	})
+	supplier := cmd.Originator
+	if cmd.HasSupplementaryRemoteParty {
+		supplier = cmd.SupplementaryRemoteParty
+	}
+	for _, u := range utrns {
+		tu, err := h.rtdsSec.ValidateUTRN(supplier, cmd.Recipient, u, nil)
+		if err != nil {
+			return fmt.Errorf("RTDS UTRN %s: %w", u, err)
+		}
+		nu, err := h.dcc.GenerateUTRN(supplier, d.EUI, tu)
+		if err != nil {
+			return err
+		}
+		i := strings.Index(string(cmd.Content), u)
+		if i < 0 {
+			return fmt.Errorf("UTRN %s not found in the content", u)
+		}
+		c := append([]byte(nil), cmd.Content...)
+		copy(c[i:], nu)
+		cmd.Content = c
+	}
+	return nil
+}
+
 // decode decodes a response's payload, decrypting with sec.
 func decode(sec *gbcs.Security, m *gbcs.Message, extra bool) (*tree.Node, error) {
 	var certs []*smkiCertT
@@ -242,6 +286,9 @@ func (h *rtdsHarness) run(cmd *gbcs.Message, rtdsResp []byte, typ Type, name str
 		// The scenario's fault: the items the RTDS response shows failing,
 		// with its result / status.
 		d.InjectFaultOn(cmd.MessageCode, scenarioFault(rt))
+	}
+	if err := h.rebuildUTRN(cmd, d); err != nil {
+		return "UTRN: " + err.Error()
 	}
 	raw, err := h.rebuild(cmd)
 	if err != nil {
