@@ -195,7 +195,10 @@ func DecodeGBCS(data []byte, sec *gbcs.Security) GBCSMessage {
 	g.Recipient = m.Recipient.String()
 	g.MessageCode = fmt.Sprintf("0x%04X", m.MessageCode)
 	if uc, ok := gbcs.LookupMessageCode(m.MessageCode); ok {
-		g.UseCase = uc.Name + " " + uc.Title
+		g.UseCase = uc.Title
+		if !strings.HasPrefix(uc.Title, uc.Name) {
+			g.UseCase = uc.Name + " " + uc.Title
+		}
 	}
 	var problems []string
 	switch {

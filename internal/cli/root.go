@@ -61,6 +61,7 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	smki := newSMKICmd()
 	smki.AddCommand(newSMKIServeCmd())
 	root.AddCommand(newServeCmd(), newDUISCmd(), newGBCSCmd(), smki, newSimCmd())
+	root.AddCommand(newSendCmd())
 	return root
 }
 
