@@ -216,8 +216,7 @@ func Endpoint(cv int) (string, error) {
 // Send signs doc if it is not signed by its originator already, posts it,
 // runs the critical two-step when the request needs it, verifies the
 // answers, and waits for the asynchronous response after an I99 to a request
-// that goes to a device over the WAN (and after an I99 to a non-device
-// request), as the listener receives it. A Result is returned with whatever
+// that goes to a device over the SM WAN, as the listener receives it. A Result is returned with whatever
 // was obtained, also alongside an error.
 func (c *Client) Send(ctx context.Context, doc []byte) (*Result, error) {
 	start := time.Now()
@@ -264,7 +263,7 @@ func (c *Client) Send(ctx context.Context, doc []byte) (*Result, error) {
 	var wait <-chan *Response
 	var cancelWait func()
 	ln := c.Listener
-	if ln == nil && c.Listen != "" && awaitsAsync(req.cv, req.srv) {
+	if ln == nil && c.Listen != "" && awaitsAsync(req.cv) {
 		ln = &Listener{Verify: c.VerifyOptions, Security: c.Security()}
 		if err := ln.Start(c.Listen); err != nil {
 			return res, err
@@ -296,7 +295,7 @@ func (c *Client) Send(ctx context.Context, doc []byte) (*Result, error) {
 			return res, err
 		}
 	}
-	if ack.Code != "I99" || wait == nil || !awaitsAsync(req.cv, req.srv) {
+	if ack.Code != "I99" || wait == nil || !awaitsAsync(req.cv) {
 		return res, nil
 	}
 	timeout := c.Timeout
@@ -318,11 +317,14 @@ func (c *Client) Send(ctx context.Context, doc []byte) (*Result, error) {
 	}
 }
 
-// awaitsAsync: whether an I99 to this request is followed by an
-// asynchronous response. Local delivery (CV 2, 6) is answered synchronously.
-func awaitsAsync(cv int, srv *duis.SRV) bool {
+// awaitsAsync: whether an I99 to a request of this command variant is
+// followed by an asynchronous response: those sent over the SM WAN (CV 4
+// becomes 5). Local delivery (CV 2, 6) is answered synchronously, and a
+// non-device I99 is final (DUIS: "success of a non-device request with no
+// XML data"; docs/nondevice.md).
+func awaitsAsync(cv int) bool {
 	switch cv {
-	case 1, 3, 4, 5, 7, 8:
+	case 1, 3, 4, 5, 7:
 		return true
 	}
 	return false

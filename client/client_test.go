@@ -24,6 +24,7 @@ import (
 	"github.com/opendcc/opendcc/internal/refdata"
 	"github.com/opendcc/opendcc/server"
 	"github.com/opendcc/opendcc/smki"
+	"github.com/opendcc/opendcc/wan"
 	"github.com/opendcc/opendcc/xmldsig"
 )
 
@@ -62,7 +63,9 @@ func startServer(t *testing.T) *server.Server {
 	t.Helper()
 	s, err := server.Start(context.Background(), server.Config{
 		DataDir: t.TempDir(), DUISAddr: "127.0.0.1:0", SMKIAddr: "127.0.0.1:0", Profile: "dccboxed",
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		// The pipeline's deliveries go nowhere: these tests deliver themselves.
+		ResponseURL: "http://127.0.0.1:1/duis/response",
+		Log:         slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -143,8 +146,8 @@ func TestSendDeviceRequest(t *testing.T) {
 		if !strings.HasPrefix(format, "waiting") {
 			return
 		}
-		// Until the server's pipeline delivers: deliver as the DCC would,
-		// first a response to another request (ignored), then ours.
+		// Deliver as the DCC would, first a response to another request
+		// (ignored), then ours.
 		go func() {
 			signer := dccSigner(t)
 			other, _ := signer.Response(dcc.ResponseParts{RequestID: fmt.Sprintf("%s:%s:%d", supplier, esme, counter-1),
@@ -197,9 +200,6 @@ func TestSendTimeout(t *testing.T) {
 	c.Listen = "127.0.0.1:0"
 	c.Timeout = 200 * time.Millisecond
 	res, err := c.Send(context.Background(), requestXML(esme, 0, 1, "4.1", "4.1.1", "<sr:ReadInstantaneousImportRegisters/>"))
-	if res.Final != nil {
-		t.Skip("the server pipeline delivered to the listener: the timeout path is not reachable this way")
-	}
 	if !errors.Is(err, ErrTimeout) || res.Ack == nil || res.Ack.Code != "I99" {
 		t.Fatalf("err %v ack %+v", err, res.Ack)
 	}
@@ -373,4 +373,60 @@ func sampleGBCS(t *testing.T) ([]byte, bool) {
 		t.Fatal(err)
 	}
 	return b, false
+}
+
+// TestSendEndToEnd runs against the server's device pipeline, which
+// delivers the final responses to the listener (the users' ResponseURL):
+// a read (4.1.1, I99 then I0 with the device's GBCS response) and the
+// critical two-step of a template (7.2 Disable Supply, CV 4 → Pre-Command
+// → signed CV 5 → I99 → I0).
+func TestSendEndToEnd(t *testing.T) {
+	ks := keystore(t)
+	c := &Client{Keystore: ks, Allowance: 5 * 365 * 24 * time.Hour, Timeout: 10 * time.Second}
+	ln, err := Listen("127.0.0.1:0", c.VerifyOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	ln.Security = c.Security()
+	c.Listener = ln
+	fast := map[wan.Region]wan.Link{wan.North: {Latency: time.Millisecond}, wan.Central: {Latency: time.Millisecond}, wan.South: {Latency: time.Millisecond}}
+	s, err := server.Start(context.Background(), server.Config{
+		DataDir: t.TempDir(), DUISAddr: "127.0.0.1:0", SMKIAddr: "127.0.0.1:0", Profile: "dccboxed",
+		ResponseURL: ln.URL(), WANLinks: fast, DeviceDeadline: 5 * time.Second,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	c.Server = s.DUISURL
+
+	res, err := c.Send(context.Background(), requestXML(esme, 0, 1, "4.1", "4.1.1", "<sr:ReadInstantaneousImportRegisters/>"))
+	if err != nil {
+		t.Fatalf("4.1.1: %v (ack %+v)", err, res.Ack)
+	}
+	if res.Ack.Code != "I99" || res.Final == nil || res.Final.Code != "I0" || !res.Final.SignatureValid ||
+		len(res.Final.GBCS) != 1 || !res.Final.GBCS[0].OK || res.Final.GBCS[0].CRA != "response" || res.Final.GBCS[0].Originator != esme {
+		t.Fatalf("4.1.1: ack %+v final %+v", res.Ack, res.Final)
+	}
+
+	tmpl := requestXML(esme, 0, 4, "7.2", "7.2", "<sr:DisableSupply/>")
+	if dir, ok := refdata.Find(); ok {
+		if b, err := os.ReadFile(filepath.Join(dir, "duis", "templates", "ECS43_7.2_SUCCESS_REQUEST_DUIS.XML")); err == nil {
+			tmpl = b // placeholder signature, counter 1000: re-signed with a fresh counter
+			c.FreshCounter = true
+		}
+	}
+	res, err = c.Send(context.Background(), tmpl)
+	if err != nil {
+		t.Fatalf("7.2: %v (steps %+v)", err, res.Steps)
+	}
+	if res.CommandVariant != 5 || len(res.Steps) != 2 || res.Steps[0].Response.Code != "I0" || res.Steps[0].Response.Content != "PreCommand" ||
+		res.Ack.Code != "I99" || res.Final == nil || res.Final.Code != "I0" || !res.Final.SignatureValid {
+		t.Fatalf("7.2: steps %+v final %+v", res.Steps, res.Final)
+	}
+	if g := res.Final.GBCS; len(g) != 1 || !g[0].OK || g[0].MessageCode != "0x0050" {
+		t.Errorf("7.2 GBCS %+v", g)
+	}
 }

@@ -7,17 +7,14 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/opendcc/opendcc/dcc"
-	"github.com/opendcc/opendcc/internal/dccboxed"
 	"github.com/opendcc/opendcc/server"
-	"github.com/opendcc/opendcc/smki"
+	"github.com/opendcc/opendcc/wan"
 )
 
 func sendRequest(t *testing.T, target string, counter uint64, cv int, sr, srv, body string) string {
@@ -33,10 +30,12 @@ func sendRequest(t *testing.T, target string, counter uint64, cv int, sr, srv, b
 	return p
 }
 
-func sendServer(t *testing.T) *server.Server {
+func sendServer(t *testing.T, responseURL string) *server.Server {
 	t.Helper()
+	fast := map[wan.Region]wan.Link{wan.North: {Latency: time.Millisecond}, wan.Central: {Latency: time.Millisecond}, wan.South: {Latency: time.Millisecond}}
 	s, err := server.Start(context.Background(), server.Config{DataDir: t.TempDir(), DUISAddr: "127.0.0.1:0", SMKIAddr: "127.0.0.1:0",
-		Profile: "dccboxed", Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Profile: "dccboxed", ResponseURL: responseURL, WANLinks: fast, DeviceDeadline: 5 * time.Second,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +53,8 @@ func freeAddr(t *testing.T) string {
 }
 
 func TestSendCommand(t *testing.T) {
-	s := sendServer(t)
+	addr := freeAddr(t)
+	s := sendServer(t, "http://"+addr+"/duis/response")
 	inv := sendRequest(t, "90-B3-D5-1F-30-00-00-02", 0, 8, "8.2", "8.2",
 		"<sr:ReadInventory><sr:DeviceID>00-DB-12-34-56-78-90-A0</sr:DeviceID></sr:ReadInventory>")
 	code, out, errs := run(t, nil, "send", "--server", s.DUISURL, "--json", inv)
@@ -69,46 +69,29 @@ func TestSendCommand(t *testing.T) {
 		t.Errorf("8.2 JSON: %s", out)
 	}
 
-	// A device request: I99, then the final response delivered to the
-	// listener (posted here as the DCC would, until the server does).
-	addr := freeAddr(t)
+	// A device request: I99, then the final response the server's
+	// pipeline delivers to the listener (the users' ResponseURL).
 	counter := uint64(time.Now().UnixMilli())
-	rid := fmt.Sprintf("90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:%d", counter)
 	dev := sendRequest(t, "00-DB-12-34-56-78-90-A0", counter, 1, "4.1", "4.1.1", "<sr:ReadInstantaneousImportRegisters/>")
-	st := smki.NewStore()
-	if err := st.LoadKeystoreJSON(dccboxed.KeystoreJSON); err != nil {
-		t.Fatal(err)
-	}
-	key, cert, err := st.XMLSigningKey(smki.DCCEUI)
-	if err != nil {
-		t.Fatal(err)
-	}
-	final, err := (&dcc.Signer{Key: key, Cert: cert}).Response(dcc.ResponseParts{RequestID: rid, Code: "I0", SR: "4.1", SRV: "4.1.1", Time: time.Now()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() {
-		// Deliver until send has registered for it (earlier deliveries are
-		// acknowledged and ignored).
-		for {
-			select {
-			case <-done:
-				return
-			case <-time.After(50 * time.Millisecond):
-			}
-			if r, err := http.Post("http://"+addr+"/duis/response", "application/xml", strings.NewReader(string(final))); err == nil {
-				r.Body.Close()
-			}
-		}
-	}()
-	code, out, errs = run(t, nil, "send", "--server", s.DUISURL, "--listen", addr, "--timeout", "5s", dev)
-	close(done)
-	if code != 0 || !strings.Contains(out, "4.1.1") || !strings.Contains(out, "I99") || !strings.Contains(out, "final I0") {
+	code, out, errs = run(t, nil, "send", "--server", s.DUISURL, "--listen", addr, "--timeout", "10s", dev)
+	if code != 0 || !strings.Contains(out, "4.1.1") || !strings.Contains(out, "I99") || !strings.Contains(out, "final I0") ||
+		!strings.Contains(out, "CRA response") || !strings.Contains(errs, "waiting up to 10s") {
 		t.Errorf("4.1.1: exit %d:\n%s\n%s", code, out, errs)
 	}
 
-	// Timeout: exit 9, the I99 printed.
+	// The critical two-step, in JSON.
+	code, out, errs = run(t, nil, "send", "--server", s.DUISURL, "--listen", addr, "--timeout", "10s", "--json",
+		sendRequest(t, "00-DB-12-34-56-78-90-A0", 0, 4, "7.2", "7.2", "<sr:DisableSupply/>"))
+	j = nil
+	if err := json.Unmarshal([]byte(out), &j); err != nil || code != 0 {
+		t.Fatalf("7.2: exit %d %v: %s %s", code, err, out, errs)
+	}
+	if j["commandVariant"] != 5.0 || j["ack"] != "I99" || j["final"] != "I0" || j["finalSignatureValid"] != true || j["gbcs"] == nil || j["elapsedMs"] == nil {
+		t.Errorf("7.2 JSON: %s", out)
+	}
+
+	// Timeout (the server delivers to addr, nobody listens there): exit 9,
+	// the I99 printed.
 	dev = sendRequest(t, "00-DB-12-34-56-78-90-A0", 0, 1, "4.1", "4.1.1", "<sr:ReadInstantaneousImportRegisters/>")
 	code, out, errs = run(t, nil, "send", "--server", s.DUISURL, "--listen", "127.0.0.1:0", "--timeout", "200ms", "--json", dev)
 	if code != 9 || !strings.Contains(out, `"ack":"I99"`) || !strings.Contains(out, `"final":null`) {
