@@ -75,13 +75,25 @@ var zclAttrs = map[uint32]func(x *exec) zclValue{
 }
 
 // sensitiveClusters: the response components a use case encrypts (GBCS
-// annex "Sensitive"; the project's notes §2.5).
-var sensitiveClusters = map[uint16]uint16{
-	0x0074: gbz.ClusterMetering, 0x00B8: gbz.ClusterMetering, 0x00B6: gbz.ClusterMetering, // GCS13a/b/c
-	0x0075: gbz.ClusterPrepayment,                                                             // GCS14
-	0x00C3: gbz.ClusterPrepayment, 0x0076: gbz.ClusterMetering, 0x00C4: gbz.ClusterPrepayment, // GCS15b/c/d
-	0x0077: gbz.ClusterMetering, 0x0078: gbz.ClusterPrepayment, // GCS16a/b
-	0x0079: gbz.ClusterMetering, 0x007A: gbz.ClusterMetering, 0x00A0: gbz.ClusterMetering, // GCS17/18/61
+// annex "Sensitive"; the project's notes §2.5), by message code: the
+// clusters whose (non Default Response) components are encrypted.
+var sensitiveClusters = map[uint16][]uint16{
+	0x0074: {gbz.ClusterMetering}, 0x00B8: {gbz.ClusterMetering}, 0x00B6: {gbz.ClusterMetering}, // GCS13a/b/c
+	0x0075: {gbz.ClusterPrepayment},                                // GCS14
+	0x00C3: {gbz.ClusterMetering, gbz.ClusterPrepayment},           // GCS15b
+	0x0076: {gbz.ClusterMetering, gbz.ClusterPrepayment},           // GCS15c
+	0x00C4: {gbz.ClusterPrepayment},                                // GCS15d
+	0x0077: {gbz.ClusterMetering}, 0x0096: {gbz.ClusterPrepayment}, // GCS16a/b
+	0x0078: {gbz.ClusterMetering}, 0x0079: {gbz.ClusterMetering}, 0x00A0: {gbz.ClusterMetering}, // GCS17/18/61
+}
+
+func sensitive(code, cluster uint16) bool {
+	for _, c := range sensitiveClusters[code] {
+		if c == cluster {
+			return true
+		}
+	}
+	return false
 }
 
 // execGBZ runs a GBZ command: every component in order; profile-wide Read
@@ -146,7 +158,7 @@ func (x *exec) execGBZ() ([]byte, error) {
 		comp := named("component", "component", nil)
 		ctl := uint64(0)
 		zn := named("zcl", "zcl", nil, named("frame-control", "u8", uint64(rfc)), named("sequence", "u8", seq), named("command-id", "u8", uint64(rcid)))
-		if sc, ok := sensitiveClusters[x.m.MessageCode]; ok && sc == cluster && !(rfc&0x03 == 0 && rcid == gbz.CmdDefaultResponse) {
+		if sensitive(x.m.MessageCode, cluster) && !(rfc&0x03 == 0 && rcid == gbz.CmdDefaultResponse) {
 			plain, err := gbz.Encode(&tree.Node{Type: "gbz", Children: []*tree.Node{rp}})
 			if err != nil {
 				return nil, err
