@@ -352,21 +352,30 @@ func (x *exec) calendarPublish(cid byte, pl *tree.Node) {
 // tou is the delivered (TOU) calendar the device holds, or nil.
 func (m *meter) tou() *calendar { return m.calendars[0] }
 
-// InstallTariff gives the device the supplier configuration it is
-// installed with (as a supplier sends it with the tariff and prepayment
-// set-up at installation): a TOU calendar and a friendly credit calendar
-// (see defaultCalendars), issued at the device's installation (the start
-// of its history, or now). Commands replace them.
+// InstallTariff applies the supplier's tariff and prepayment configuration
+// to the device now, as the supplier sends it after installation: a TOU
+// calendar and a friendly credit calendar (see defaultCalendars), the tier
+// prices (as Publish Price Matrix: a change-of-tariff snapshot) and, for a
+// gas meter, prepayment mode (as Change Payment Mode: a change-of-mode
+// snapshot). Commands replace them.
 func (d *Device) InstallTariff() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	st := d.state()
-	installed := d.fleet.clock.Now()
-	if len(st.daily) > 0 {
-		installed = st.daily[0].t
-	}
+	now := d.fleet.clock.Now()
+	d.advance(now)
 	var b [8]byte
 	copy(b[:], d.EUI[:])
 	h := binary.BigEndian.Uint64(b[:]) ^ d.fleet.seed
-	st.meter.calendars = defaultCalendars(h, installed)
+	m := &st.meter
+	m.calendars = defaultCalendars(h, now)
+	base := m.price[0]
+	for i := 0; i < gasTiers; i++ {
+		m.price[i] = base * uint32(4+i) / 5 // off-peak cheaper, peak dearer
+	}
+	d.takeSnapshot(now, snapPriceMatrix)
+	if d.Type.IsGas() && !m.prepayment {
+		m.prepayment = true
+		d.takeSnapshot(now, snapChangeOfMode)
+	}
 }
