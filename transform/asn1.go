@@ -1,0 +1,219 @@
+package transform
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"github.com/opendcc/opendcc/gbcs"
+	"strings"
+	"time"
+
+	"github.com/opendcc/opendcc/gbcs/asn"
+	"github.com/opendcc/opendcc/gbcs/payload/tree"
+)
+
+// ASN.1 (DER) payloads of the security and device-management use cases,
+// built as gbcs/asn value trees and written with its encoder. The layouts
+// are those gbcs/asn decodes from every RTDS command; each field's value
+// follows a rule that holds on every RTDS command of the use case
+// (docs/transform.md).
+
+func aSeq(c ...*tree.Node) *tree.Node { return &tree.Node{Type: "SEQUENCE", Children: c} }
+func aInt(v int64) *tree.Node         { return &tree.Node{Type: "INTEGER", Value: v} }
+func aOct(b []byte) *tree.Node        { return &tree.Node{Type: "OCTET STRING", Value: hex.EncodeToString(b)} }
+func aNull() *tree.Node               { return &tree.Node{Type: "NULL"} }
+func aBits(b []byte) *tree.Node       { return &tree.Node{Type: "BIT STRING", Value: hex.EncodeToString(b)} }
+func aGenTime(t time.Time) *tree.Node {
+	return &tree.Node{Type: "GeneralizedTime", Value: t.UTC().Format("20060102150405Z")}
+}
+
+func asnBytes(n *tree.Node) ([]byte, error) { return asn.EncodeElement(n) }
+
+// X.509 KeyUsage as a DER BIT STRING (unused-bits octet ‖ bits), as the
+// RTDS certificates and commands carry it: digitalSignature (bit 0) 07 80,
+// keyAgreement (bit 4) 03 08.
+var (
+	kuDigitalSignature = []byte{0x07, 0x80}
+	kuKeyAgreement     = []byte{0x03, 0x08}
+)
+
+// credentialKeyUsage maps the DUIS CredentialType onto the KeyUsage bits.
+var credentialKeyUsage = map[string][]byte{
+	"Digital Signature": kuDigitalSignature,
+	"Key Agreement":     kuKeyAgreement,
+}
+
+// certificate decodes a DUIS base64 certificate into its gbcs/asn tree
+// (one DER SEQUENCE that re-encodes to the same octets).
+func (c *ctx) certificate(path string) (*tree.Node, error) {
+	s, err := c.need(path)
+	if err != nil {
+		return nil, err
+	}
+	der, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(s), ""))
+	if err != nil {
+		return nil, c.errf("%s: %v", path, err)
+	}
+	root, err := asn.Decode(der, tree.Limits{})
+	if err != nil || len(root.Children) != 1 || root.Children[0].Type != "SEQUENCE" {
+		return nil, c.errf("%s: not a DER certificate", path)
+	}
+	n := root.Children[0]
+	if b, err := asn.EncodeElement(n); err != nil || string(b) != string(der) {
+		return nil, c.errf("%s: not a DER certificate", path)
+	}
+	return n, nil
+}
+
+// isCancel reports the DUIS cancel value 3000-12-31T00:00:00.
+func isCancel(t time.Time) bool {
+	t = t.UTC()
+	return t.Year() == 3000 && t.Month() == 12 && t.Day() == 31 && t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0
+}
+
+// asnNever is the GeneralizedTime RTDS puts for the DUIS cancel value.
+var asnNever = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+
+func init() {
+	// 6.15.2 Update Device Certificate: the payload is the certificate
+	// itself (RTDS CS02d: the DER of DeviceCertificate, nothing else).
+	builders["CS02d"] = func(c *ctx) ([]byte, error) {
+		n, err := c.certificate("DeviceCertificate")
+		if err != nil {
+			return nil, err
+		}
+		return asnBytes(n)
+	}
+	// 6.24.2 Retrieve Device Security Credentials (device): SEQUENCE {
+	// KeyUsage } of the CredentialType asked for.
+	builders["CS02e"] = func(c *ctx) ([]byte, error) {
+		s, err := c.need("CredentialType")
+		if err != nil {
+			return nil, err
+		}
+		ku, ok := credentialKeyUsage[s]
+		if !ok {
+			return nil, c.errf("CredentialType %q", s)
+		}
+		return asnBytes(aSeq(aBits(ku)))
+	}
+	// 8.8.1 / 8.8.2 Unjoin: the OCTET STRING of the other device's EUI.
+	builders["CS04AC"] = func(c *ctx) ([]byte, error) {
+		id, err := c.eui("OtherDeviceID")
+		if err != nil {
+			return nil, err
+		}
+		return asnBytes(aOct(id[:]))
+	}
+	// 11.3 Activate Firmware: SEQUENCE { hash OCTET STRING, the command's
+	// originator counter INTEGER, execution time GeneralizedTime OPTIONAL }
+	// — absent ExecutionDateTime: omitted; the DUIS cancel value:
+	// 9999-12-31T23:59:59Z (RTDS CS06 ×3).
+	builders["CS06"] = func(c *ctx) ([]byte, error) {
+		s, err := c.need("FirmwareHash")
+		if err != nil {
+			return nil, err
+		}
+		hash, err := hex.DecodeString(s)
+		if err != nil {
+			return nil, c.errf("FirmwareHash: %v", err)
+		}
+		if c.counter > 1<<62 {
+			return nil, c.errf("originator counter %d out of range", c.counter)
+		}
+		seq := aSeq(aOct(hash), aInt(int64(c.counter)))
+		if e, ok := c.str("ExecutionDateTime"); ok {
+			t, err := parseTime(e)
+			if err != nil {
+				return nil, c.errf("ExecutionDateTime: %v", err)
+			}
+			if isCancel(t) {
+				t = asnNever
+			}
+			if t.Nanosecond() != 0 {
+				return nil, c.errf("ExecutionDateTime %s: the command carries whole seconds", e)
+			}
+			seq.Add(aGenTime(t))
+		}
+		return asnBytes(seq)
+	}
+	// 11.2 Read PPMID/HCALCS firmware version: NULL (RTDS CS08; the
+	// request carries no value).
+	builders["CS08"] = func(c *ctx) ([]byte, error) { return asnBytes(aNull()) }
+}
+
+// remotePartyRole is the GBCS RemotePartyRole INTEGER of the DUIS
+// RemotePartyRole (the codes of the organisation certificates' role, smki:
+// RTDS CS02a/f carry supplier 2, networkOperator 3, loadController 8).
+var remotePartyRole = map[string]int64{
+	"Root": 0, "Recovery": 1, "Supplier": 2, "NetworkOperator": 3, "ACB": 4, "TransCoS": 5, "LoadController": 8,
+}
+
+// rpACB is the access control broker's RemotePartyRole.
+const rpACB = 4
+
+func init() {
+	// 6.24.1 Retrieve Device Security Credentials (KRP): CS02f is the
+	// variant that covers the load controller (ESME and SAPC), CS02a the
+	// one that covers the transitional CoS party; RTDS sends CS02a for
+	// {Supplier, NetworkOperator} and CS02f for {Supplier, LoadController}.
+	choosers["6.24.1"] = func(c *ctx, cands []*gbcs.UseCase) (string, error) {
+		lc, tc := false, false
+		for i := 0; i < c.count("RemotePartyRole"); i++ {
+			switch s, _ := c.str(fmt.Sprintf("RemotePartyRole[%d]", i)); s {
+			case "LoadController":
+				lc = true
+			case "TransCoS":
+				tc = true
+			}
+		}
+		switch {
+		case lc && tc:
+			return "", c.errf("RemotePartyRole: LoadController and TransCoS are in different use cases (CS02f, CS02a)")
+		case lc || !has(cands, "CS02a"):
+			return "CS02f", nil
+		}
+		return "CS02a", nil
+	}
+	// CS02a / CS02f: SEQUENCE { authorising trust anchor cell SEQUENCE {
+	// RemotePartyRole, KeyUsage }, SEQUENCE OF RemotePartyRole }. The
+	// command is non-critical, MACed with the ACB's key-agreement key: the
+	// cell is {accessControlBroker, keyAgreement} (both RTDS commands); the
+	// roles are the request's, in order.
+	credDetails := func(c *ctx) ([]byte, error) {
+		roles := aSeq()
+		for i := 0; i < c.count("RemotePartyRole"); i++ {
+			s, _ := c.str(fmt.Sprintf("RemotePartyRole[%d]", i))
+			r, ok := remotePartyRole[s]
+			if !ok {
+				return nil, c.errf("RemotePartyRole %q", s)
+			}
+			roles.Add(aInt(r))
+		}
+		if len(roles.Children) == 0 {
+			return nil, c.errf("missing RemotePartyRole")
+		}
+		return asnBytes(aSeq(aSeq(aInt(rpACB), aBits(kuKeyAgreement)), roles))
+	}
+	builders["CS02a"] = credDetails
+	builders["CS02f"] = credDetails
+}
+
+func init() {
+	// 8.7.1 / 8.7.2 Join Service: the method (CS03A1/A2/B/C) and the
+	// payload depend on the other device's type, which the request does
+	// not carry (unsupportedWhy["CS03A2"]).
+	join := func(c *ctx, cands []*gbcs.UseCase) (string, error) {
+		names := map[string]bool{}
+		for _, u := range cands {
+			names[u.Name] = true
+		}
+		if len(names) == 1 {
+			return cands[0].Name, nil
+		}
+		return "", &UnsupportedError{SRV: c.srv.Variant, UseCase: joinNames(cands),
+			Reason: "the join method depends on the other device's type (inventory), not in the request; " + unsupportedWhy["CS03A2"]}
+	}
+	choosers["8.7.1"] = join
+	choosers["8.7.2"] = join
+}
