@@ -217,3 +217,141 @@ func init() {
 	choosers["8.7.1"] = join
 	choosers["8.7.2"] = join
 }
+
+func aCtx(tag int, c ...*tree.Node) *tree.Node {
+	return &tree.Node{Type: fmt.Sprintf("[%d] constructed", tag), Children: c}
+}
+
+// aCtxInt is an implicitly tagged INTEGER.
+func aCtxInt(tag int, v int64) *tree.Node {
+	return &tree.Node{Type: fmt.Sprintf("[%d] primitive", tag), Value: hex.EncodeToString(encodeInt(v))}
+}
+
+// encodeInt is the minimal two's-complement content of a DER INTEGER.
+func encodeInt(v int64) []byte {
+	b, _ := asn.EncodeElement(aInt(v))
+	return b[2:]
+}
+
+// cs02Cell is a trust-anchor cell identifier SEQUENCE { RemotePartyRole,
+// KeyUsage }.
+func cs02Cell(role int64, ku []byte) *tree.Node { return aSeq(aInt(role), aBits(ku)) }
+
+// krpReplacement describes the RTDS-confirmed CS02b / CS02g replacements
+// of 6.15.1 (Update Security Credentials, KRP): the scope INTEGER, the
+// authorising party's role, the replaced role.
+type krpReplacement struct {
+	code            uint16
+	scope           int64
+	by, role        int64
+	floorInSequence bool // CS02g: [6] { SEQUENCE { role, floor } }; CS02b: [4] floor
+}
+
+var krpReplacements = map[string]krpReplacement{
+	// networkOperatorByNetworkOperator (RTDS CS02bNOByNO)
+	"NetworkOperator": {code: 0x0103, scope: 3, by: 3, role: 3},
+	// loadControllerBySupplier (RTDS CS02gLoadControllerBySupplier ×3)
+	"LoadController": {code: 0x0126, scope: 11, by: 2, role: 8, floorInSequence: true},
+}
+
+func init() {
+	// 6.15.1 Update Security Credentials (KRP): the replaced role selects
+	// the use case and its message code. Only the replacements with an
+	// RTDS command are mapped; the control fields of the others (the
+	// supplier's prepayment top-up floor, root, recovery, ACB) differ and
+	// GBCS 13.3 is not among the sources.
+	choosers["6.15.1"] = func(c *ctx, cands []*gbcs.UseCase) (string, error) {
+		role, _ := c.str("RemotePartyRole")
+		r, ok := krpReplacements[role]
+		if !ok {
+			return "", &UnsupportedError{SRV: c.srv.Variant, UseCase: joinNames(cands),
+				Reason: "replacement of the " + role + " credentials: the control fields (GBCS 13.3) are not among the sources and no RTDS command shows them"}
+		}
+		name := "CS02b"
+		if role == "LoadController" {
+			name = "CS02g"
+		}
+		return fmt.Sprintf("%s#%04X", name, r.code), nil
+	}
+	// CS02b / CS02g: SEQUENCE {
+	//   SEQUENCE { scope INTEGER, [2] IMPLICIT authorising cell {role, digitalSignature},
+	//              [3] originator counter, [4] floor | [6] { SEQUENCE { role, floor } } },
+	//   SEQUENCE OF SEQUENCE { certificate, cell {replaced role, key usage} },
+	//   SEQUENCE OF certification-path certificate,
+	//   execution time GeneralizedTime OPTIONAL (cancel: 9999-12-31T23:59:59Z) }
+	// (every RTDS 6.15.1 command).
+	krp := func(c *ctx) ([]byte, error) {
+		var r krpReplacement
+		for _, x := range krpReplacements {
+			if x.code == c.uc.MessageCode {
+				r = x
+			}
+		}
+		if r.code == 0 {
+			return nil, c.unsupported("this replacement's control fields are not among the sources")
+		}
+		floor, err := c.uint("RemotePartyFloorSeqNumber", 62)
+		if err != nil {
+			return nil, err
+		}
+		if c.has("RemotePartyPrepaymentTopUpFloorSeqNumber") {
+			return nil, c.unsupported("RemotePartyPrepaymentTopUpFloorSeqNumber: its place in the command (GBCS 13.3) is not among the sources")
+		}
+		if c.counter > 1<<62 {
+			return nil, c.errf("originator counter %d out of range", c.counter)
+		}
+		// [2] IMPLICIT cell: the tag replaces the cell's SEQUENCE tag
+		ctl := aSeq(aInt(r.scope), aCtx(2, aInt(r.by), aBits(kuDigitalSignature)), aCtxInt(3, int64(c.counter)))
+		if r.floorInSequence {
+			ctl.Add(aCtx(6, aSeq(aInt(r.role), aInt(int64(floor)))))
+		} else {
+			ctl.Add(aCtxInt(4, int64(floor)))
+		}
+		const rc = "ReplacementCertificates/SupplierOrNetworkOperatorCertificates/"
+		if c.has(rc + "KeyAgreementTopUpCertificate") {
+			return nil, c.unsupported("KeyAgreementTopUpCertificate is not a credential of the " + fmt.Sprint(r.role) + " role")
+		}
+		repl := aSeq()
+		for _, x := range []struct {
+			el string
+			ku []byte
+		}{{"DigitalSigningCertificate", kuDigitalSignature}, {"KeyAgreementCertificate", kuKeyAgreement}} {
+			if !c.has(rc + x.el) {
+				continue
+			}
+			cert, err := c.certificate(rc + x.el)
+			if err != nil {
+				return nil, err
+			}
+			repl.Add(aSeq(cert, cs02Cell(r.role, x.ku)))
+		}
+		if len(repl.Children) == 0 {
+			return nil, c.errf("no replacement certificate")
+		}
+		path := aSeq()
+		for i := 0; i < c.count("CertificationPathCertificates/Certificate"); i++ {
+			cert, err := c.certificate(fmt.Sprintf("CertificationPathCertificates/Certificate[%d]", i))
+			if err != nil {
+				return nil, err
+			}
+			path.Add(cert)
+		}
+		top := aSeq(ctl, repl, path)
+		if e, ok := c.str("ExecutionDateTime"); ok {
+			t, err := parseTime(e)
+			if err != nil {
+				return nil, c.errf("ExecutionDateTime: %v", err)
+			}
+			if isCancel(t) {
+				t = asnNever
+			}
+			if t.Nanosecond() != 0 {
+				return nil, c.errf("ExecutionDateTime %s: the command carries whole seconds", e)
+			}
+			top.Add(aGenTime(t))
+		}
+		return asnBytes(top)
+	}
+	builders["CS02b"] = krp
+	builders["CS02g"] = krp
+}

@@ -92,9 +92,18 @@ func (c *ctx) chooseUseCase() (*gbcs.UseCase, error) {
 		}
 		name = cands[0].Name
 	}
+	// "CS02b#0103": the use case's message code 0x0103
+	code := -1
+	if i := strings.IndexByte(name, '#'); i >= 0 {
+		v, err := strconv.ParseUint(name[i+1:], 16, 16)
+		if err != nil {
+			return nil, fmt.Errorf("transform: bad use case selector %q", name)
+		}
+		name, code = name[:i], int(v)
+	}
 	var picked []*gbcs.UseCase
 	for _, uc := range cands {
-		if uc.Name == name {
+		if uc.Name == name && (code < 0 || int(uc.MessageCode) == code) {
 			picked = append(picked, uc)
 		}
 	}
