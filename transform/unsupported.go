@@ -16,8 +16,6 @@ func init() {
 	// PPMID or GSME the method (A2/C, B/C) depends on that type too.
 	join := "ASN.1 payload: the other device type INTEGER (GBCS 13.7) needs the other device's inventory type and the code table, not among the sources"
 	for uc, r := range map[string]string{
-		"CS02b":  "ASN.1 payload (GBCS 13.3, not among the sources): the authorising cell and the control fields of the replacement",
-		"CS02g":  "ASN.1 payload (GBCS 13.10, not among the sources): the authorising cell and the control fields of the replacement",
 		"CS02c":  asn("13.4"),
 		"CS03A1": join + "; RTDS joins 00-DB-12-34-56-78-90-9A with 4, and no source says whether it is a PPMID or an HCALCS",
 		"CS03A2": join, "CS03B": join,
