@@ -68,9 +68,27 @@ type meter struct {
 	standingAccrued   time.Time
 	mpxn              string
 	lastDaily         time.Time
+	dailyReadAt       time.Duration // gas: time of day (UTC) of the daily read snapshot
 	lastProfile       time.Time
 	tamper            bool
 	powerQualityVolts uint16
+}
+
+// GasDailyReadTime is the time of day (UTC) at which a gas meter (GSME, and
+// the GPF mirroring it) takes its daily read: the Daily Read Log and
+// Prepayment Daily Read Log entries (ZSE daily snapshots, cause General).
+// Neither the annex nor the project's GBCS notes give the time; the RTDS
+// reference GSME takes them at 09:00 (its GCS16a/GCS16b answers: 12-29,
+// 12-30, 12-31 at 09:00:00) where its ESME's daily reads (ECS21a/b) are at
+// midnight. Device.SetDailyReadTime changes it per device.
+const GasDailyReadTime = 9 * time.Hour
+
+// SetDailyReadTime sets the time of day (UTC, from midnight) of a gas
+// meter's daily read snapshot.
+func (d *Device) SetDailyReadTime(at time.Duration) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.state().meter.dailyReadAt = at % (24 * time.Hour)
 }
 
 func (m *meter) init(d *Device, now time.Time) {
@@ -89,6 +107,9 @@ func (m *meter) init(d *Device, now time.Time) {
 	m.lastDaily = now.Truncate(24 * time.Hour)
 	m.lastProfile = now.Truncate(30 * time.Minute)
 	m.powerQualityVolts = 2300
+	if d.Type.IsGas() {
+		m.dailyReadAt = GasDailyReadTime
+	}
 	m.importWh = uint64(h % 10_000_000)
 	m.tierWh[0] = m.importWh
 }
@@ -182,9 +203,13 @@ func (d *Device) advance(now time.Time) {
 		if next.Equal(next.Truncate(30*time.Minute)) && metering {
 			st.profile = appendProfile(st.profile, profileEntry{next, m.importWh}, 48*13)
 		}
+		// the gas daily read (Daily Read Log and Prepayment Daily Read
+		// Log snapshots) at its time of day
+		if b := next.Truncate(24 * time.Hour).Add(m.dailyReadAt); metering && t.Before(b) && !next.Before(b) {
+			d.takeSnapshot(b, snapGeneral)
+		}
 		if next.Equal(next.Truncate(24*time.Hour)) && metering {
 			st.daily = appendProfile(st.daily, profileEntry{next, m.importWh}, 731)
-			d.takeSnapshot(next, snapGeneral)
 			if next.Day() == 1 {
 				d.takeSnapshot(next, snapBillingPeriod)
 			}

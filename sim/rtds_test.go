@@ -436,9 +436,6 @@ var rtdsKnownCauses = map[string]string{
 		"(2015-01-01T00:00Z, their Publish Price current time) and after the history their GCS16a/GCS16b/GCS17 answers " +
 		"show (daily snapshots up to 2014-12-31); no one device clock gives both. The simulated GSME at that clock has " +
 		"no billing snapshot after 2015-01-01T00:00:01 and answers NOT_FOUND",
-	"GCS16b": "the RTDS device takes its daily snapshots at 09:00 (2014-12-30T09:00, 2014-12-31T09:00: 2 in " +
-		"[2014-12-29T23:00, 2015-01-01T00:00]); the simulated GSME takes the daily read at the day boundary and finds 3 " +
-		"(12-30, 12-31 and 01-01 00:00, its clock; ZSE Get Snapshot times are inclusive)",
 	"GCS15d": "debt collection is not modelled: the simulated GSME holds no debt repayment log (NOT_FOUND)",
 	"GCS18": "RTDS reads sampling session 2 (360 s interval, started 2014-12-31T20:00); a device has sampling " +
 		"sessions only after Start Sampling commands, and each pair runs on a freshly installed device (NOT_FOUND)",
