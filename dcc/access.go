@@ -133,6 +133,15 @@ type Request struct {
 	Endpoint Endpoint
 }
 
+// CancellationYear: an ExecutionDateTime in this year or later is the DUIS
+// cancellation of a future-dated command (the templates write
+// 3000-12-31T00:00:00Z): the command goes out now and tells the device to
+// drop what it holds, and eligibility is checked now.
+const CancellationYear = 3000
+
+// Cancellation reports whether the request cancels a future-dated command.
+func (r Request) Cancellation() bool { return r.Execute.Year() >= CancellationYear }
+
 // Accepted is a request that passed access control.
 type Accepted struct {
 	Request
@@ -164,6 +173,21 @@ func (ac *AccessControl) Check(r Request) (*Accepted, error) {
 	if err != nil {
 		return nil, err
 	}
+	internal := r.ID.Originator == ac.DCC
+	if internal {
+		// The DCC's own requests (its EUI, signed with its own XML key,
+		// which the intake has verified): DCC Boxed lets test tooling
+		// trigger the ACB's use cases this way (CS02f MAC, CS08 during
+		// commissioning, GCS59). They act in every role the SRV allows and
+		// need no registration (docs/processing.md).
+		// A registry entry for the DCC (the dccboxed profile has one)
+		// gives only its Receive Response Service URL and status.
+		status := UserActive
+		if ok {
+			status = u.Status
+		}
+		u, ok = User{ID: ac.DCC, Roles: []duis.Role{duis.RoleIS, duis.RoleES, duis.RoleGS, duis.RoleED, duis.RoleGT, duis.RoleRSA, duis.RoleOU}, Status: status}, true
+	}
 	// E1: not a known DCC User / role.
 	if !ok || len(u.Roles) == 0 {
 		return nil, reject("E1", "%s is not a DCC User", r.ID.Originator)
@@ -171,7 +195,7 @@ func (ac *AccessControl) Check(r Request) (*Accepted, error) {
 	// E2: no role of the user may use the service.
 	var roles []duis.Role
 	for _, role := range u.Roles {
-		if r.SRV.Eligible(role) {
+		if srvEligible(r.SRV, role) {
 			roles = append(roles, role)
 		}
 	}
@@ -210,11 +234,18 @@ func (ac *AccessControl) Check(r Request) (*Accepted, error) {
 		}
 		// E4: eligibility for this device at the execution time.
 		at := r.Execute
-		if at.IsZero() {
+		if at.IsZero() || r.Cancellation() {
 			at = ac.Now()
 		}
 		eligible := false
 		for _, role := range roles {
+			if role == duis.RoleOU || internal {
+				// Other Users are not in registration data: a role the
+				// SRV allows them is theirs for any device (the SEC's
+				// consent rules are the User's obligation, not checked).
+				eligible, acc.Role = true, role
+				break
+			}
 			ok, err := ac.Dir.Eligible(u.ID, role, d.ID, at)
 			if err != nil {
 				return nil, err
@@ -280,6 +311,12 @@ func DeviceTypesFor(s *duis.SRV) []DeviceType {
 	for _, name := range s.GBCSUseCases {
 		for _, uc := range gbcs.LookupUseCase(name) {
 			td := strings.TrimPrefix(uc.TargetDevices, "rtds:")
+			if strings.Contains(td, "ZigBee Device") {
+				// CS10a/b: the ZigBee (GBZ-speaking) HAN devices.
+				for _, t := range []DeviceType{GSME, HCALCS, PPMID} {
+					add(t)
+				}
+			}
 			if strings.Contains(td, "All") {
 				for _, t := range []DeviceType{ESME, GSME, GPF, CHF, HCALCS, PPMID} {
 					add(t)
@@ -322,4 +359,26 @@ func StatusAllows(st SMIStatus, s *duis.SRV) bool {
 		return commissioningServices[s.Variant]
 	}
 	return false
+}
+
+// unlistedEligibility gives the roles of the SRVs whose eligibility the
+// public DUIS matrix leaves blank (OpenDCC's choice, docs/processing.md):
+// 7.16 Limit APC Level is the load controller's (an Other User in the
+// DCC Boxed set); 8.5 and 8.6 Service Opt Out / In are the suppliers'.
+var unlistedEligibility = map[string][]duis.Role{
+	"7.16": {duis.RoleOU},
+	"8.5":  {duis.RoleIS, duis.RoleES, duis.RoleGS},
+	"8.6":  {duis.RoleIS, duis.RoleES, duis.RoleGS},
+}
+
+func srvEligible(s *duis.SRV, role duis.Role) bool {
+	if len(s.EligibleRoles) == 0 {
+		for _, r := range unlistedEligibility[s.Variant] {
+			if r == role {
+				return true
+			}
+		}
+		return false
+	}
+	return s.Eligible(role)
 }

@@ -225,7 +225,7 @@ func (h *Handler) recordPrepared(ctx context.Context, tx store.Repos, acc *Accep
 		SRV:            acc.SRV.Variant,
 		CommandVariant: int(acc.CV),
 		Role:           store.Role(acc.Role),
-		ExecuteAt:      acc.Execute,
+		ExecuteAt:      executeAt(acc.Request),
 		State:          store.RequestAccepted,
 		AcceptedAt:     now,
 		Meta:           meta,
@@ -244,7 +244,7 @@ func (h *Handler) recordPrepared(ctx context.Context, tx store.Repos, acc *Accep
 		_, err := tx.Requests().Finish(ctx, r.ID, store.RequestResponded, prep.code, prep.local, now)
 		return err
 	}
-	if !acc.Execute.IsZero() && acc.Execute.After(now) && acc.SRV.FutureDated != duis.FutureDatedDevice {
+	if !acc.Execute.IsZero() && !acc.Cancellation() && acc.Execute.After(now) && acc.SRV.FutureDated != duis.FutureDatedDevice {
 		prep.held = true
 		_, err := tx.Holds().PutHold(ctx, store.Hold{ID: "future-dated:" + r.ID, Kind: "future-dated",
 			Owner: acc.ID.Originator, RequestID: r.ID, ReleaseAt: acc.Execute, CreatedAt: now})
@@ -320,4 +320,13 @@ func inventoryDevice(d store.Device) duis.Device {
 		out.DateCommissioned = opt(d.StatusSince.UTC().Format("2006-01-02"))
 	}
 	return out
+}
+
+// executeAt is the execution time to record: none for a cancellation (its
+// year-3000 sentinel is outside the store's time range).
+func executeAt(r Request) time.Time {
+	if r.Cancellation() {
+		return time.Time{}
+	}
+	return r.Execute
 }

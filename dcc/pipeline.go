@@ -154,6 +154,18 @@ func (p *Pipeline) build(ctx context.Context, tx store.Repos, acc *Accepted, req
 		}
 		opts.CustomerIdentificationNumber = fmt.Sprintf("%04d", n.Int64())
 	}
+	if acc.ID.Originator == p.ACB {
+		// The DCC's own request: its RequestID counter is the ACB's GBCS
+		// counter, in the space the ACB's on-behalf commands draw from.
+		ok, err := tx.Counters().Accept(ctx, acbCounterKey(p.ACB), acc.ID.Counter)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, reject(CodeStaleCounter, "counter %d is not greater than the ACB's last GBCS counter", acc.ID.Counter)
+		}
+		opts.ACBCounter = acc.ID.Counter
+	}
 	di := deviceInfo(dev)
 	res, err := transform.BuildResult(req, di, opts)
 	if errors.Is(err, transform.ErrAmbiguous) {
@@ -167,7 +179,7 @@ func (p *Pipeline) build(ctx context.Context, tx store.Repos, acc *Accepted, req
 		return nil, mapTransformError(err)
 	}
 	if res.Message.Originator == p.ACB && acc.ID.Originator != p.ACB {
-		c, err := tx.Counters().Next(ctx, store.CounterKey{Space: "gbcs", Originator: p.ACB}, uint64(now.UnixMilli())<<8)
+		c, err := tx.Counters().Next(ctx, acbCounterKey(p.ACB), uint64(now.UnixMilli()))
 		if err != nil {
 			return nil, err
 		}
@@ -177,6 +189,13 @@ func (p *Pipeline) build(ctx context.Context, tx store.Repos, acc *Accepted, req
 		}
 	}
 	return res.Message, nil
+}
+
+// acbCounterKey is the durable space of the ACB's GBCS originator counters:
+// Unix milliseconds or more, strictly increasing, shared by the commands
+// the ACB sends on Users' behalf and the DCC's own requests.
+func acbCounterKey(acb eui.EUI64) store.CounterKey {
+	return store.CounterKey{Space: "gbcs", Originator: acb}
 }
 
 // ambiguousChoice lists, for every use case of the SRV, the catalogue's
@@ -274,6 +293,13 @@ func (p *Pipeline) prepare(ctx context.Context, tx store.Repos, acc *Accepted, m
 	default:
 		if m, err = p.build(ctx, tx, acc, req, dev, now); err != nil {
 			return nil, err
+		}
+		// A critical use case sent for a non-critical SRV (CS04AC for
+		// 8.8.2) is originated and signed by the ACB, as RTDS shows.
+		if uc, ok := gbcs.LookupMessageCode(m.MessageCode); ok && uc.Critical == gbcs.FlagYes && m.Originator == p.ACB && m.SignatureField {
+			if err := p.Security.Sign(m, nil); err != nil {
+				return nil, fmt.Errorf("dcc: ACB signature of the command for %s: %w", acc.ID.Target, err)
+			}
 		}
 	}
 	if err := p.Security.WrapMAC(m); err != nil {

@@ -21,7 +21,7 @@ const (
 	CVInternal               CommandVariant = 9 // internal to the DCC; never valid from a User
 	minCommandVariant                       = CVSendToDevice
 	maxCommandVariant                       = CVInternal
-	commandVariantWebService                = "SSSTSDSDX"
+	commandVariantWebService                = "SDSTSDSDX"
 )
 
 // WebService names the DUIS web service (and DCC Boxed URL suffix) a

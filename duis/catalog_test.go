@@ -84,7 +84,7 @@ func TestCatalogueLookups(t *testing.T) {
 	if rc, _ := LookupResponseCode("E050101"); rc.Meaning != "Error 01 specific to Service Reference 5.1 (meaning not published)" {
 		t.Errorf("E050101 meaning = %q", rc.Meaning)
 	}
-	if CVTransform.WebService() != "T" || CVNonDevice.WebService() != "D" || CVSignedSendToDevice.WebService() != "S" || CVInternal.WebService() != "" {
+	if CVLocalDelivery.WebService() != "D" || CVTransform.WebService() != "T" || CVNonDevice.WebService() != "D" || CVSignedSendToDevice.WebService() != "S" || CVInternal.WebService() != "" {
 		t.Error("command variant web services wrong")
 	}
 }

@@ -19,12 +19,18 @@ var dccBoxedUsers = []struct {
 	name  string
 	roles []store.Role
 }{
-	{"90-B3-D5-1F-30-01-00-00", "GITTESTSUPPLIER", []store.Role{store.RoleImportSupplier, store.RoleGasSupplier}},
+	// The test supplier also acts as an Other User: the DCC Boxed templates
+	// send 9.1 (an OU service) as this user.
+	{"90-B3-D5-1F-30-01-00-00", "GITTESTSUPPLIER", []store.Role{store.RoleImportSupplier, store.RoleGasSupplier, store.RoleOtherUser}},
 	{"90-B3-D5-1F-30-03-00-00", "GITTESTSUPPLIER2", []store.Role{store.RoleImportSupplier, store.RoleGasSupplier}},
 	{"90-B3-D5-1F-30-02-00-00", "network operator", []store.Role{store.RoleElectricityDistributor, store.RoleGasTransporter}},
 	{"00-DB-12-34-56-78-00-04", "other user", []store.Role{store.RoleOtherUser}},
 	{"90-B3-D5-1F-30-01-00-08", "load controller", []store.Role{store.RoleOtherUser}},
 	{"90-B3-D5-1F-30-01-00-09", "mdr", []store.Role{store.RoleOtherUser}},
+	// The DCC's own requests (DCC Boxed templates CS02fMAC, CS08, GCS59):
+	// the entry gives them a Receive Response Service; access control acts
+	// for the DCC in every role (dcc.AccessControl).
+	{"90-B3-D5-1F-30-00-00-02", "DCC (its own requests)", []store.Role{store.RoleOtherUser}},
 }
 
 // RTDS device EUIs (duis.md §2): ESME, GSME, CHF, GPF, PPMID.
@@ -73,7 +79,9 @@ func seedDCCBoxed(ctx context.Context, st store.Store, trust *smki.Store, now ti
 				return err
 			}
 		}
-		since := now.Add(-365 * 24 * time.Hour)
+		// From 2010: the RTDS scenarios ask about 2014-15 (history reads,
+		// a DSP future-dated template dated 2015).
+		since := time.Date(2010, 1, 1, 0, 0, 0, 0, time.UTC)
 		devices := []store.Device{
 			{ID: rtdsCHF, Type: store.DeviceCHF, Status: store.StatusCommissioned, StatusSince: since, CSPRegion: "Central"},
 			{ID: rtdsESME, Type: store.DeviceESME, Status: store.StatusCommissioned, StatusSince: since, CHF: rtdsCHF, ImportMPxN: profileMPAN, ESMEVariant: "A"},

@@ -110,7 +110,7 @@ func genSRV(path string) ([]byte, error) {
 			}
 		}
 		fmt.Fprintf(&b, "\t{Variant: %q, Name: %q, ServiceReference: %q, BodyElement: %q, Critical: %v, NonDevice: %v, OnDemand: %v, DCCSchedulable: %v, FutureDated: %s,\n",
-			get("srv"), get("name"), get("service_reference"), get("body_element"), crit, nd, od, sched, fd)
+			get("srv"), get("name"), serviceReference(get("srv"), get("service_reference")), get("body_element"), crit, nd, od, sched, fd)
 		fmt.Fprintf(&b, "\t\tAllowedCV: []CommandVariant{%s}, EligibleRoles: []Role{%s}, GBCSUseCases: %s, GBCSMessageTypes: %q},\n",
 			strings.Join(cvs, ", "), strings.Join(roles, ", "), goStrings(splitList(get("gbcs_use_cases"), ",")), get("gbcs_message_types"))
 	}
@@ -279,4 +279,18 @@ func describe(c string) string {
 		return fmt.Sprintf("%s %s specific to Service Reference %s.%s (meaning not published)", kind, nn, ss, rr)
 	}
 	return "Generic DCC error (meaning not published)"
+}
+
+// serviceReference is the SRV's family: the SRV without its third level
+// (6.20.1 → 6.20), or the SRV itself. The table's column agrees except
+// where a spreadsheet read "6.20" as the number 6.2; the XSD enumeration
+// and the templates say 6.20, so the rule wins over the column.
+func serviceReference(srv, column string) string {
+	if p := strings.Split(srv, "."); len(p) == 3 {
+		return p[0] + "." + p[1]
+	}
+	if column != srv {
+		return srv
+	}
+	return column
 }
