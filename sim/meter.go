@@ -200,6 +200,9 @@ func (d *Device) advance(now time.Time) {
 				d.spend(now, cost)
 			}
 		}
+		if metering {
+			d.ongoingEvents(t, next)
+		}
 		if next.Equal(next.Truncate(30*time.Minute)) && metering {
 			st.profile = appendProfile(st.profile, profileEntry{next, m.importWh}, 48*13)
 		}

@@ -439,9 +439,6 @@ var rtdsKnownCauses = map[string]string{
 	"GCS15d": "debt collection is not modelled: the simulated GSME holds no debt repayment log (NOT_FOUND)",
 	"GCS18": "RTDS reads sampling session 2 (360 s interval, started 2014-12-31T20:00); a device has sampling " +
 		"sessions only after Start Sampling commands, and each pair runs on a freshly installed device (NOT_FOUND)",
-	"CS10a": "RTDS has general event log entries on 2014-12-31, the day before the device clock; the simulated GSME " +
-		"logs what happened to it: its installation and HAN joins 40 days before, outside [2014-12-31, 2030-01-01] " +
-		"(at the former 2030 harness clock CS10a was reproduced and the history reads were not)",
 	"GCS61": "the RTDS URP response has no Supplementary Originator Counter (payload encrypted with the ACB's originator " +
 		"counter), where gbcs.md 1.4/6.1 and the RTDS ECS21b/GCS16b URP responses add one; no catalogue attribute " +
 		"(message type, remote party roles, target, sensitivity) sets GCS61 apart from GCS16b, so the RTDS framing " +
