@@ -56,6 +56,11 @@ type Config struct {
 	WANLinks map[wan.Region]wan.Link
 	// SimSeed derives the simulated devices' keys (default 1).
 	SimSeed uint64
+	// Admin configures the DCC User registry's config file and admin API
+	// (server/admin.go).
+	Admin AdminConfig
+	// TLS, when set, serves the DUIS endpoints over TLS (server/tls.go).
+	TLS *TLSConfig
 }
 
 // DefaultResponseURL is where `opendcc send` listens for asynchronous
@@ -141,7 +146,11 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/", h)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
-	if s.DUISURL, err = s.serve(cfg.DUISAddr, mux); err != nil {
+	if err := s.startAdmin(ctx, cfg, mux); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if s.DUISURL, err = s.serveDUIS(cfg, mux); err != nil {
 		s.Close()
 		return nil, err
 	}
