@@ -83,6 +83,8 @@ type Server struct {
 	WAN *wan.Network
 	// Pipeline sends device requests and delivers responses.
 	Pipeline *dcc.Pipeline
+
+	transport *simTransport
 }
 
 // Start opens the store, seeds the profile and starts serving.
@@ -187,7 +189,7 @@ func (s *Server) startPipeline(ctx context.Context, cfg Config, signer *dcc.Sign
 	if err != nil {
 		return nil, err
 	}
-	s.Fleet, tr.fleet = fleet, fleet
+	s.Fleet, tr.fleet, s.transport = fleet, fleet, tr
 	deadline := cfg.DeviceDeadline
 	if deadline <= 0 {
 		deadline = 30 * time.Second

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/opendcc/opendcc/eui"
@@ -27,6 +28,9 @@ type simTransport struct {
 	log   *slog.Logger
 
 	mu sync.Mutex // serialises device creation
+	// sent counts commands handed to the WAN (tests check that a
+	// refused request never reaches a device).
+	sent atomic.Int64
 }
 
 func simType(d store.Device) sim.Type {
@@ -114,6 +118,7 @@ func (t *simTransport) Send(ctx context.Context, d store.Device, command []byte)
 	if _, err := t.device(ctx, d, func(id eui.EUI64) (store.Device, error) { return t.inv.GetDevice(ctx, id) }); err != nil {
 		return err
 	}
+	t.sent.Add(1)
 	hub := hubOf(d)
 	delay, err := t.net.Send(hub)
 	if errors.Is(err, wan.ErrLost) {
@@ -163,4 +168,13 @@ func (t *simTransport) alert(d *sim.Device, a sim.Alert) {
 	}
 	msg := append([]byte(nil), a.Message...)
 	time.AfterFunc(delay, func() { t.deliverUp(msg) })
+}
+
+// CommandsSent is the number of GBCS commands the DCC has handed to the
+// simulated WAN since Start.
+func (s *Server) CommandsSent() int64 {
+	if s.transport == nil {
+		return 0
+	}
+	return s.transport.sent.Load()
 }
