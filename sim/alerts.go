@@ -45,7 +45,8 @@ var criticalAlerts = map[uint16]bool{
 func (d *Device) raiseEvent(now time.Time, code uint16, data []byte) {
 	st := d.state()
 	st.logEvent(now, code, data)
-	if st.alertFilter[code] {
+	if st.alertFilter[code] || st.backfilling {
+		// backfilled history: its alerts were sent at the time
 		return
 	}
 	mc := uint16(0x1001)

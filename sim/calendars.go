@@ -374,7 +374,9 @@ func (d *Device) InstallTariff() {
 		m.price[i] = base * uint32(4+i) / 5 // off-peak cheaper, peak dearer
 	}
 	d.takeSnapshot(now, snapPriceMatrix)
-	if d.Type.IsGas() && !m.prepayment {
+	if d.Type.IsGas() {
+		// as Change Payment Mode to prepayment (a snapshot whether or not
+		// the meter was commissioned in prepayment)
 		m.prepayment = true
 		d.takeSnapshot(now, snapChangeOfMode)
 	}

@@ -31,6 +31,7 @@ type state struct {
 	counters     map[eui.EUI64]uint64 // last accepted originator counter per remote party
 	ownCounter   uint64               // alerts and Supplementary Originator Counters
 	lastAdvance  time.Time
+	backfilling  bool                  // Backfill is running the device over its history
 	objects      map[objKey]*tree.Node // DLMS attributes written and not modelled
 	attrs        map[uint32]*tree.Node // ZCL attributes written and not modelled, cluster<<16|attr
 	meter        meter

@@ -96,8 +96,9 @@ type exec struct {
 	encCounter uint64
 	respSOC    uint64 // Supplementary Originator Counter of the response
 	hasSOC     bool
-	future     bool // the command is future dated and was deferred
-	zclFC      byte // frame control of the GBZ component being executed
+	future     bool   // the command is future dated and was deferred
+	zclFC      byte   // frame control of the GBZ component being executed
+	zclFrom    uint64 // the component's GBZ From Date Time (0: none)
 }
 
 // Handle executes one GBCS command on the device and returns the response

@@ -54,6 +54,9 @@ var zclAttrs = map[uint32]func(x *exec) zclValue{
 	0x07050001: func(x *exec) zclValue { return zclValue{"int32", x.st.meter.balance / 1000} },
 	0x07050002: func(x *exec) zclValue { return zclValue{"uint32", uint64(x.st.meter.emergencyCredit / 1000)} },
 	0x07050005: func(x *exec) zclValue { return zclValue{"int32", x.st.meter.debt / 1000} },
+	0x07050211: func(x *exec) zclValue { return zclValue{"uint32", uint64(x.st.meter.debts.time[0] / 1000)} },
+	0x07050221: func(x *exec) zclValue { return zclValue{"uint32", uint64(x.st.meter.debts.time[1] / 1000)} },
+	0x07050231: func(x *exec) zclValue { return zclValue{"uint32", uint64(x.st.meter.debts.payment / 1000)} },
 	0x07000616: func(x *exec) zclValue { return zclValue{"uint16", uint64(826)} },
 	0x07000617: func(x *exec) zclValue { return zclValue{"bitmap8", uint64(0x20)} },
 	0x00000004: func(x *exec) zclValue { return zclValue{"string", "OpenDCC"} },
@@ -152,7 +155,7 @@ func (x *exec) execGBZ() ([]byte, error) {
 			}
 			rfc, rcid, rp = rs[0].fc, rs[0].cid, rs[0].p
 		} else {
-			x.zclFC = fc
+			x.zclFC, x.zclFrom = fc, childUint(c, "from-date-time")
 			rfc, rcid, rp = x.zclCluster(cluster, cid, pl)
 		}
 		comp := named("component", "component", nil)
@@ -487,7 +490,11 @@ func (x *exec) zclCluster(cluster uint16, cid byte, pl *tree.Node) (byte, byte, 
 		return x.publishSnapshot(false, cid, pl)
 	case cluster == gbz.ClusterPrepayment && cid == 0x07: // Get Prepay Snapshot
 		return x.publishSnapshot(true, cid, pl)
-	case cluster == gbz.ClusterPrepayment && (cid == 0x08 || cid == 0x0A) ||
+	case cluster == gbz.ClusterPrepayment && cid == 0x02 && x.zclFC&0x08 == 0: // Change Debt
+		m.changeDebt(pl)
+	case cluster == gbz.ClusterPrepayment && cid == 0x0A: // Get Debt Repayment Log
+		return x.publishDebtLog(cid, x.zclFrom, pl)
+	case cluster == gbz.ClusterPrepayment && cid == 0x08 ||
 		cluster == gbz.ClusterPrice && cid == 0x0B || cluster == gbz.ClusterCalendar && cid >= 0x01 && cid <= 0x04 && false:
 		// Snapshots, logs and billing periods not yet laid out by the
 		// simulator: nothing recorded.

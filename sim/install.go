@@ -102,7 +102,15 @@ func (f *Fleet) home(d *Device) []*Device {
 // entry each) and, for a meter, run over the period since (Backfill:
 // registers, profiles, daily and billing logs, snapshots). Only a device
 // with no history is installed.
-func (d *Device) Install(age time.Duration) {
+func (d *Device) Install(age time.Duration) { d.InstallAs(age, Commissioning{}) }
+
+// InstallAs installs d as Install does, commissioned as c says: a meter
+// commissioned in prepayment mode (a change-of-mode snapshot at its
+// installation) gets the debts c transfers onto it with their recovery and
+// the consumer's first credit (the first top-up, from which payment-based
+// debt recovery takes its share); over the backfilled history the consumer
+// tops up whenever the credit falls below the low-credit level.
+func (d *Device) InstallAs(age time.Duration, c Commissioning) {
 	peers := d.fleet.home(d)
 	d.mu.Lock()
 	st := d.state()
@@ -121,6 +129,29 @@ func (d *Device) Install(age time.Duration) {
 		}
 		st.deviceLog = append(st.deviceLog, deviceLogEntry{p.EUI, p.Type})
 		st.logEvent(at.Add(time.Duration(5+i)*time.Minute), AlertJoinResult, p.EUI[:])
+	}
+	if c.Prepayment && (d.Type.IsESME() || d.Type == GSME) {
+		h := mix64(d.deviceHash())
+		m := &st.meter
+		m.prepayment = true
+		d.takeSnapshot(at, snapChangeOfMode)
+		m.debts.payment = c.PaymentDebt * 1000
+		m.debts.paymentPct = min(c.PaymentDebtPercent, 10000)
+		for i := range c.TimeDebt {
+			m.debts.time[i] = c.TimeDebt[i] * 1000
+			m.debts.timeRate[i] = c.TimeDebtPerDay[i] * 1000
+			m.debts.timeDaily[i] = true
+		}
+		credit := c.Credit
+		if credit <= 0 {
+			credit = 500 + int64(h%1001) // £5–£15
+		}
+		m.balance = 0
+		d.creditAdded(at.Add(30*time.Minute), credit*1000)
+		m.consumerTopUp = c.TopUp * 1000
+		if m.consumerTopUp <= 0 {
+			m.consumerTopUp = (10 + int64(h>>32%3)*10) * 100_000 // £10, £20 or £30
+		}
 	}
 	d.mu.Unlock()
 	if isMeter(d.Type) {

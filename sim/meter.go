@@ -54,7 +54,9 @@ type meter struct {
 
 	prepayment        bool
 	balance           int64 // pence × 1000 (milli-pence), meter balance
-	debt              int64
+	debt              int64 // accumulated debt (emergency credit in use)
+	debts             debts // time and payment debt registers and recovery (debt.go)
+	consumerTopUp     int64 // milli-pence a consumer tops up by in backfilled history (0: none)
 	emergencyCredit   int64 // available emergency credit (milli-pence)
 	ecLimit           int64
 	ecInUse           bool
@@ -198,6 +200,15 @@ func (d *Device) advance(now time.Time) {
 			m.billToDate += cost
 			if m.prepayment {
 				d.spend(now, cost)
+			}
+		}
+		if metering {
+			d.recoverTimeDebt(t, next)
+			if st.backfilling && m.prepayment && m.consumerTopUp > 0 {
+				// the consumer tops up when the credit runs low
+				for i := 0; i < 4 && m.balance < m.lowCreditWarning; i++ {
+					d.creditAdded(next, m.consumerTopUp)
+				}
 			}
 		}
 		if metering {

@@ -290,7 +290,7 @@ func (x *exec) applyUTRN(utrn string) byte {
 	if t.Class == gbcs.ValuePounds {
 		amount *= 100
 	}
-	x.d.topUp(x.d.fleet.clock.Now(), amount)
+	x.d.creditAdded(x.d.fleet.clock.Now(), amount)
 	return resSuccess
 }
 

@@ -264,7 +264,13 @@ func (h *rtdsHarness) run(cmd *gbcs.Message, rtdsResp []byte, typ Type, name str
 	d.Reset()
 	// a device installed 40 days before in a home: its logs have history,
 	// it is joined with the devices it works with
-	d.Install(40 * 24 * time.Hour)
+	if typ == GSME && !strings.Contains(name, "NOT_FOUND") {
+		// a prepayment gas customer with a payment-based debt (£50,
+		// 20 % of each top-up) transferred at installation
+		d.InstallAs(40*24*time.Hour, Commissioning{Prepayment: true, PaymentDebt: 50_00, PaymentDebtPercent: 2000})
+	} else {
+		d.Install(40 * 24 * time.Hour)
+	}
 	if typ.IsGas() {
 		if !strings.Contains(name, "NOT_FOUND") {
 			// installed with the supplier's tariff and prepayment
@@ -436,7 +442,6 @@ var rtdsKnownCauses = map[string]string{
 		"(2015-01-01T00:00Z, their Publish Price current time) and after the history their GCS16a/GCS16b/GCS17 answers " +
 		"show (daily snapshots up to 2014-12-31); no one device clock gives both. The simulated GSME at that clock has " +
 		"no billing snapshot after 2015-01-01T00:00:01 and answers NOT_FOUND",
-	"GCS15d": "debt collection is not modelled: the simulated GSME holds no debt repayment log (NOT_FOUND)",
 	"GCS18": "RTDS reads sampling session 2 (360 s interval, started 2014-12-31T20:00); a device has sampling " +
 		"sessions only after Start Sampling commands, and each pair runs on a freshly installed device (NOT_FOUND)",
 	"GCS61": "the RTDS URP response has no Supplementary Originator Counter (payload encrypted with the ACB's originator " +

@@ -31,6 +31,7 @@ type snapshot struct {
 	tier    [gasTiers]uint64
 	block   [gasBlocks]uint64
 	debt    int32 // pence
+	debts   [3]int32
 	ec      int32
 	balance int32
 }
@@ -51,6 +52,7 @@ func (d *Device) takeSnapshot(t time.Time, cause uint32) {
 	m := &st.meter
 	s := snapshot{t: uint32(zclUTC(t)), cause: cause, imp: m.importWh,
 		debt: int32(m.debt / 1000), ec: int32(m.emergencyCredit / 1000), balance: int32(m.balance / 1000)}
+	s.debts = [3]int32{int32(m.debts.time[0] / 1000), int32(m.debts.time[1] / 1000), int32(m.debts.payment / 1000)}
 	copy(s.tier[:], m.tierWh[:gasTiers])
 	copy(s.block[:], m.blockWh[:gasBlocks])
 	if cause == snapGeneral {
@@ -105,8 +107,8 @@ func (x *exec) publishSnapshot(prepay bool, cid byte, pl *tree.Node) (byte, byte
 		named("total-number-of-commands", "uint8", uint64(1)), named("snapshot-cause", "bitmap32", uint64(s.cause)))
 	if prepay {
 		p.Add(named("snapshot-payload-type", "enum8", uint64(0)), named("snapshot-payload", "sub-payload", nil,
-			named("accumulated-debt", "int32", int64(s.debt)), named("type-1-debt-remaining", "uint32", uint64(max(s.debt, 0))),
-			named("type-2-debt-remaining", "uint32", uint64(0)), named("type-3-debt-remaining", "uint32", uint64(0)),
+			named("accumulated-debt", "int32", int64(s.debt)), named("type-1-debt-remaining", "uint32", uint64(max(s.debts[0], 0))),
+			named("type-2-debt-remaining", "uint32", uint64(max(s.debts[1], 0))), named("type-3-debt-remaining", "uint32", uint64(max(s.debts[2], 0))),
 			named("emergency-credit-remaining", "int32", int64(s.ec)), named("credit-remaining", "int32", int64(s.balance))))
 		return 0x19, 0x01, p
 	}
@@ -134,5 +136,7 @@ func (d *Device) Backfill(period time.Duration) {
 		return
 	}
 	st.lastAdvance = st.lastAdvance.Add(-period)
+	st.backfilling = true
 	d.advance(d.fleet.clock.Now())
+	st.backfilling = false
 }
