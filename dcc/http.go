@@ -37,6 +37,8 @@ type Handler struct {
 	Access AccessControl
 	Signer *Signer
 	Store  store.Store
+	// Metrics, when set, counts requests by SRV and code and times them.
+	Metrics *Metrics
 	// Pipeline, when set, builds, sends and answers device requests;
 	// without it accepted device requests are only recorded.
 	Pipeline *Pipeline
@@ -96,7 +98,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "reading the request: "+err.Error(), http.StatusBadRequest)
 		return
 	}
+	start := time.Now()
 	resp, err := h.process(r.Context(), data, ep)
+	if h.Metrics != nil {
+		h.Metrics.RequestSeconds.WithLabelValues(string(ep)).Observe(time.Since(start).Seconds())
+	}
 	var unsupported errUnsupported
 	if errors.Is(err, errNotYet) || errors.As(err, &unsupported) {
 		// Nothing was recorded and no counter consumed: the request can be
@@ -187,6 +193,9 @@ func (h *Handler) process(ctx context.Context, data []byte, ep Endpoint) ([]byte
 var errNotYet = errors.New("dcc: command variant 4 (transform) needs the device pipeline")
 
 func (h *Handler) signed(p ResponseParts, rj *Rejection) ([]byte, error) {
+	if h.Metrics != nil {
+		h.Metrics.Requests.WithLabelValues(p.SRV, p.Code).Inc()
+	}
 	if rj != nil {
 		h.log().Info("duis request rejected", "requestId", p.RequestID, "srv", p.SRV, "code", rj.Code, "reason", rj.Reason)
 	}

@@ -84,6 +84,8 @@ type Pipeline struct {
 	Client *http.Client
 	Now    func() time.Time
 	Log    *slog.Logger
+	// Metrics, when set, counts outcomes, deliveries and drops.
+	Metrics *Metrics
 
 	owner  string
 	wake   chan struct{}
@@ -537,6 +539,7 @@ func (p *Pipeline) finish(ctx context.Context, r store.Request, s store.RequestS
 		return err
 	})
 	if done {
+		p.Metrics.final(code, r.SentAt, now)
 		p.poke()
 	}
 	return err
@@ -576,6 +579,7 @@ func (p *Pipeline) fromDevice(ctx context.Context, raw []byte) error {
 	m, err := gbcs.Parse(raw)
 	if err != nil {
 		p.log().Warn("dropping a device message that does not parse", "err", err)
+		p.Metrics.dropped("unparsable")
 		return nil
 	}
 	if m.Kind() == gbcs.KindAlert {
@@ -592,6 +596,7 @@ func (p *Pipeline) fromDevice(ctx context.Context, raw []byte) error {
 	r, err := p.Store.Requests().RequestByCounter(ctx, orig, counter)
 	if errors.Is(err, store.ErrNotFound) {
 		p.log().Warn("dropping a device response that answers no request", "originator", orig, "counter", counter)
+		p.Metrics.dropped("unmatched")
 		return nil
 	}
 	if err != nil {
@@ -599,6 +604,7 @@ func (p *Pipeline) fromDevice(ctx context.Context, raw []byte) error {
 	}
 	if m.Originator != r.Target {
 		p.log().Warn("dropping a device response from another device", "request", r.ID, "from", m.Originator)
+		p.Metrics.dropped("wrong-device")
 		return nil
 	}
 	if m.MACHeader {
@@ -608,6 +614,7 @@ func (p *Pipeline) fromDevice(ctx context.Context, raw []byte) error {
 	}
 	if err != nil {
 		p.log().Warn("dropping a device response that does not verify", "request", r.ID, "err", err)
+		p.Metrics.dropped("not-verifying")
 		return nil
 	}
 	return p.finish(ctx, r, store.RequestResponded, "I0", raw)
@@ -716,8 +723,10 @@ func (p *Pipeline) deliver(ctx context.Context, m store.OutboxMessage) {
 	}
 	if err == nil {
 		p.Store.Outbox().Delivered(ctx, m.ID, p.now())
+		p.Metrics.delivery("delivered")
 		return
 	}
+	p.Metrics.delivery("retry")
 	backoff := time.Second << min(m.Attempts-1, 9)
 	if backoff > 5*time.Minute {
 		backoff = 5 * time.Minute

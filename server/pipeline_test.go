@@ -198,4 +198,28 @@ func TestPipelineEndToEnd(t *testing.T) {
 	if c := code(rv.wait(fmt.Sprintf("90-B3-D5-1F-30-01-00-00:%s:%d", esme, counter), 10*time.Second)); c != "E20" {
 		t.Errorf("unreachable hub: %s", c)
 	}
+
+	// Operations: readiness and the Prometheus metrics of what happened.
+	for path, want := range map[string][]string{
+		"/readyz": {"ready"},
+		"/metrics": {`opendcc_requests_total{code="I99",srv="4.1.1"} 2`, `opendcc_requests_total{code="E1006",srv="7.2"} 1`,
+			`opendcc_device_final_total{code="I0"} 2`, `opendcc_device_final_total{code="E20"} 1`,
+			`opendcc_delivery_attempts_total{result="delivered"}`, `opendcc_bus_pending{consumer="send"} 0`,
+			`opendcc_requests_in_state{state="sent"} 0`, "opendcc_device_roundtrip_seconds_count 2"},
+	} {
+		resp, err := http.Get(s.DUISURL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("%s: HTTP %d", path, resp.StatusCode)
+		}
+		for _, w := range want {
+			if !strings.Contains(string(b), w) {
+				t.Errorf("%s lacks %q", path, w)
+			}
+		}
+	}
 }

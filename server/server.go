@@ -19,9 +19,14 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/opendcc/opendcc/bus"
 	"github.com/opendcc/opendcc/bus/natsjs"
 	"github.com/opendcc/opendcc/dcc"
+	"github.com/opendcc/opendcc/eui"
 	"github.com/opendcc/opendcc/gbcs"
 	"github.com/opendcc/opendcc/internal/dccboxed"
 	"github.com/opendcc/opendcc/sim"
@@ -85,6 +90,9 @@ type Server struct {
 	Pipeline *dcc.Pipeline
 
 	transport *simTransport
+	// Registry holds the Prometheus metrics served on /metrics.
+	Registry *prometheus.Registry
+	metrics  *dcc.Metrics
 }
 
 // Start opens the store, seeds the profile and starts serving.
@@ -105,7 +113,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Store: st, trust: smki.NewStore()}
+	s := &Server{Store: st, trust: smki.NewStore(), Registry: prometheus.NewRegistry()}
+	s.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.metrics = dcc.NewMetrics(s.Registry)
 	s.shutdown = append(s.shutdown, func() { st.Close() })
 	// The DCC's own identity and its users' certificates. Today the only
 	// trust material is the DCC Boxed ZAZ1 set; an OpenDCC CA comes next.
@@ -136,6 +146,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	h := &dcc.Handler{
+		Metrics:  s.metrics,
 		Pipeline: pipe,
 		WAN:      s.WAN,
 		Intake:   &dcc.Intake{Certificates: s.trust, Now: cfg.Now, Allowance: 5 * 365 * 24 * time.Hour},
@@ -148,6 +159,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/", h)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /readyz", s.ready)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
 	if err := s.startAdmin(ctx, cfg, mux); err != nil {
 		s.Close()
 		return nil, err
@@ -198,13 +211,77 @@ func (s *Server) startPipeline(ctx context.Context, cfg Config, signer *dcc.Sign
 		Store: s.Store, Bus: b, Security: gbcs.NewSecurity(fleet.KeyStore(), 0), ACB: smki.DCCEUI,
 		Transport: tr, Signer: signer, Deadline: deadline, Now: cfg.Now, Log: cfg.Log,
 	}
+	p.Metrics = s.metrics
 	tr.recv = p.Receive
+	s.registerQueueGauges(b)
 	if err := p.Start(ctx); err != nil {
 		return nil, err
 	}
 	s.Pipeline = p
 	s.shutdown = append(s.shutdown, p.Stop)
 	return p, nil
+}
+
+// registerQueueGauges exports the pipeline's queue depths: messages
+// waiting per bus consumer, requests per state, undelivered responses.
+func (s *Server) registerQueueGauges(b bus.Bus) {
+	for _, c := range []string{"send", "device"} {
+		consumer := c
+		s.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "opendcc_bus_pending",
+			Help: "Messages waiting or unacknowledged on a pipeline consumer.", ConstLabels: prometheus.Labels{"consumer": consumer}},
+			func() float64 {
+				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+				defer cancel()
+				p, err := b.Pending(ctx, dcc.StreamName, consumer)
+				if err != nil {
+					return -1
+				}
+				return float64(p.Waiting) + float64(p.AckPending)
+			}))
+	}
+	for _, st := range []store.RequestState{store.RequestAccepted, store.RequestSent} {
+		state := st
+		s.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "opendcc_requests_in_state",
+			Help: "Device requests not yet final, by state.", ConstLabels: prometheus.Labels{"state": string(state)}},
+			func() float64 {
+				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+				defer cancel()
+				m, err := s.Store.Requests().CountByState(ctx)
+				if err != nil {
+					return -1
+				}
+				return float64(m[state])
+			}))
+	}
+	s.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "opendcc_outbox_undelivered",
+		Help: "Responses and alerts queued for Users and not yet delivered (first 10000)."},
+		func() float64 {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			ms, err := s.Store.Outbox().Undelivered(ctx, eui.EUI64{}, time.Now(), 10000)
+			if err != nil {
+				return -1
+			}
+			return float64(len(ms))
+		}))
+}
+
+// ready answers /readyz: 200 when the store answers and the bus's
+// consumers exist, 503 with the reason otherwise.
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if _, err := s.Store.Inventory().GetDevice(ctx, eui.EUI64{}); err != nil && !errors.Is(err, store.ErrNotFound) {
+		http.Error(w, "store: "+err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	if s.Bus != nil {
+		if _, err := s.Bus.Pending(ctx, dcc.StreamName, "send"); err != nil {
+			http.Error(w, "bus: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+	}
+	w.Write([]byte("ready\n"))
 }
 
 func (s *Server) serve(addr string, h http.Handler) (string, error) {
