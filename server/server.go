@@ -171,7 +171,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	idx := repository.NewMemory(repository.Options{Now: cfg.Now})
 	idx.AddStore(s.trust, repository.Source{Name: "dccboxed", ExpiryAllowance: 5 * 365 * 24 * time.Hour})
-	if s.SMKIURL, err = s.serve(cfg.SMKIAddr, &repository.Handler{Index: idx}); err != nil {
+	devIdx := &deviceIndex{Memory: idx, tr: s.transport}
+	if s.SMKIURL, err = s.serve(cfg.SMKIAddr, &repository.Handler{Index: devIdx}); err != nil {
 		s.Close()
 		return nil, err
 	}

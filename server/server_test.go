@@ -88,6 +88,17 @@ func TestServeDCCBoxedProfile(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(string(body), "CertificateSerial") {
 		t.Errorf("SMKI search: %d %s", resp.StatusCode, body)
 	}
+	// The simulated devices' certificates are in the repository too, as
+	// DCC Boxed clients expect before decrypting a device's response.
+	resp, err = http.Post(s.SMKIURL+"/services/certificatesearch", "application/xml", strings.NewReader(`<CertificateSearchRequest><CertificateSubjectAltName>00DB1234567890A0</CertificateSubjectAltName></CertificateSearchRequest>`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || strings.Count(string(body), "<CertificateSerial>") != 2 || !strings.Contains(string(body), "KA") || !strings.Contains(string(body), "DS") {
+		t.Errorf("SMKI device search: %d %s", resp.StatusCode, body)
+	}
 	s.Close()
 	s = start() // restart on the same data: seeding is idempotent, state is kept
 	defer s.Close()

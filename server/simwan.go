@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/opendcc/opendcc/eui"
+	"github.com/opendcc/opendcc/gbcs"
 	"github.com/opendcc/opendcc/sim"
+	"github.com/opendcc/opendcc/smki/repository"
 	"github.com/opendcc/opendcc/store"
 	"github.com/opendcc/opendcc/wan"
 )
@@ -177,4 +179,32 @@ func (s *Server) CommandsSent() int64 {
 		return 0
 	}
 	return s.transport.sent.Load()
+}
+
+// deviceIndex is the SMKI repository of the embedded server: the
+// organisation certificates, plus the device certificates of the simulated
+// devices, found by a CertificateSubjectAltName search for any device in
+// the inventory (the device is created, with its keys, on first search), as
+// DCC Boxed clients do before decrypting a device's response.
+type deviceIndex struct {
+	*repository.Memory
+	tr *simTransport
+}
+
+// Search implements repository.Index.
+func (x *deviceIndex) Search(q repository.Query) []repository.Record {
+	if q.Device && x.tr != nil {
+		ctx := context.Background()
+		lookup := func(id eui.EUI64) (store.Device, error) { return x.tr.inv.GetDevice(ctx, id) }
+		if d, err := lookup(q.EUI); err == nil {
+			if sd, err := x.tr.device(ctx, d, lookup); err == nil {
+				for _, u := range []gbcs.Usage{gbcs.UsageDigitalSignature, gbcs.UsageKeyAgreement} {
+					if c, err := sd.Certificate(u); err == nil {
+						x.Memory.Add(c, repository.Source{Name: "simulated devices"})
+					}
+				}
+			}
+		}
+	}
+	return x.Memory.Search(q)
 }
