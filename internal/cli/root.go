@@ -62,6 +62,8 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	smki.AddCommand(newSMKIServeCmd())
 	root.AddCommand(newServeCmd(), newDUISCmd(), newGBCSCmd(), smki, newSimCmd())
 	root.AddCommand(newSendCmd())
+	root.AddCommand(newBenchCmd())
+	root.AddCommand(newDemoCmd())
 	return root
 }
 
