@@ -49,7 +49,7 @@ type state struct {
 	outbox       []Alert
 	powerLostAt  time.Time
 	powerLost    bool
-	samplingID   uint16
+	netLog       *netDataLog // the Network Data Log session GCS31 started (sampling.go)
 	displayed    string
 	alertFilter  map[uint16]bool  // alert codes disabled by configuration
 	faults       map[uint16]Fault // injected per message code failures (tests of error paths)

@@ -329,40 +329,10 @@ func (x *exec) zclCluster(cluster uint16, cid byte, pl *tree.Node) (byte, byte, 
 		m.emergencyCredit = m.ecLimit
 	case cluster == gbz.ClusterPrepayment && cid == 0x09:
 		m.lowCreditWarning = int64(childUint(pl, "low-credit-warning-level")) * 1000
-	case cluster == gbz.ClusterMetering && cid == 0x07: // Start Sampling
-		x.st.samplingID++
-		return 0x19, 0x0D, named("payload", "zcl-payload", nil, named("sample-id", "uint16", uint64(x.st.samplingID)))
+	case cluster == gbz.ClusterMetering && cid == 0x07: // Start Sampling (GCS31)
+		return 0x19, 0x0D, named("payload", "zcl-payload", nil, named("sample-id", "uint16", uint64(x.startNetworkDataLog(pl, now))))
 	case cluster == gbz.ClusterMetering && cid == 0x08: // Get Sampled Data
-		// sample id 0: the half-hourly profile; others: the sampling
-		// sessions Start Sampling opened. Samples from the first
-		// half-hour at or after the earliest sample time; NOT_FOUND for an
-		// unknown session, or a start older than the log holds or with no
-		// sample after it.
-		id := childUint(pl, "sample-id")
-		n := int(childUint(pl, "number-of-samples"))
-		prof := x.st.profile
-		earliest := childUint(pl, "earliest-sample-time")
-		if id > uint64(x.st.samplingID) || len(prof) < 2 || earliest < zclUTC(prof[0].t) {
-			return defaultResponse(cid, zclNotFound)
-		}
-		start := 0
-		for start < len(prof)-1 && zclUTC(prof[start].t) < earliest {
-			start++
-		}
-		if start >= len(prof)-1 {
-			return defaultResponse(cid, zclNotFound)
-		}
-		if n > len(prof)-1-start {
-			n = len(prof) - 1 - start
-		}
-		ents := named("samples", "entries", nil)
-		for i := start; i < start+n; i++ {
-			ents.Add(nd("entry", nil, named("sample", "uint24", (prof[i+1].value-prof[i].value)&0xFFFFFF)))
-		}
-		return 0x19, 0x07, named("payload", "zcl-payload", nil,
-			named("sample-id", "uint16", id), named("sample-start-time", "UTC", zclUTC(prof[start].t)),
-			named("sample-type", "enum8", uint64(0)), named("sample-request-interval", "uint16", uint64(1800)),
-			named("number-of-samples", "uint16", uint64(n)), ents)
+		return x.sampledData(cid, pl, now)
 	case cluster == gbz.ClusterEvents && cid == 0x00: // Get Event Log
 		// the entries of the log asked (ZSE log id, low nibble of the
 		// event control / log id: 0 all, 3 general event log = the event

@@ -440,12 +440,18 @@ func scenarioFault(rt *tree.Node) Fault {
 var rtdsKnownCauses = map[string]string{
 	"GCS15c": "RTDS answers billing-period snapshots of 2015-02-01 and 2015-03-01: after the RTDS devices' own clock " +
 		"(2015-01-01T00:00Z, their Publish Price current time) and after the history their GCS16a/GCS16b/GCS17 answers " +
-		"show (daily snapshots up to 2014-12-31); no one device clock gives both. The simulated GSME at that clock has " +
+		"show (their last daily snapshot 2014-12-31T09:00 and none at 2015-01-01T09:00: a clock in [12-31 09:00, 01-01 09:00)); " +
+		"the command itself asks from 2015-01-01T00:00:01. No one device clock gives both. The simulated GSME at that clock has " +
 		"no billing snapshot after 2015-01-01T00:00:01 and answers NOT_FOUND",
-	"GCS18": "RTDS reads sampling session 2 (360 s interval, started 2014-12-31T20:00); a device has sampling " +
-		"sessions only after Start Sampling commands, and each pair runs on a freshly installed device (NOT_FOUND)",
+	"GCS18": "the RTDS GCS18 SUCCESS and NOT_FOUND commands are the same request (sample id 2, earliest " +
+		"2000-01-01T00:00:01, 41 samples) and their answers differ by device state only: sample id 2 is the Network Data " +
+		"Log, which exists after GCS31 Start Network Data Log (RTDS: 360 s from 2014-12-31T20:00); a device installed " +
+		"and run on its own never starts one (the network operator or supplier does, for an investigation), and each " +
+		"pair runs on a freshly installed device, so the simulated GSME answers NOT_FOUND as RTDS's NOT_FOUND device does",
 	"GCS61": "the RTDS URP response has no Supplementary Originator Counter (payload encrypted with the ACB's originator " +
-		"counter), where gbcs.md 1.4/6.1 and the RTDS ECS21b/GCS16b URP responses add one; no catalogue attribute " +
-		"(message type, remote party roles, target, sensitivity) sets GCS61 apart from GCS16b, so the RTDS framing " +
-		"would need a rule keyed on the message code",
+		"counter) where gbcs.md 1.4/6.1 and the RTDS ECS21b/GCS16b URP responses add one; ECS21b URP has the same framing " +
+		"(originator the ACB 90B3D51F30000002, Supplementary Remote Party the known supplier 90B3D51F30010000, its " +
+		"KA certificate carried) and adds it, so neither the party being a known anchor nor any catalogue attribute " +
+		"(message type, remote party roles, target, sensitivity) sets GCS61 apart: the RTDS framing would need a rule " +
+		"keyed on the message code",
 }

@@ -47,6 +47,23 @@ func TestSnapshotsAndSampledData(t *testing.T) {
 		t.Fatalf("sampled data: cid %#x %v", cid, p)
 	}
 	if _, cid, _ := x.zclCluster(0x0702, 0x08, sd(2)); cid != 0x0B {
-		t.Fatalf("unknown sampling session: cid %#x", cid)
+		t.Fatalf("network data log not started: cid %#x", cid)
+	}
+	// daily consumption log (sample id 1): one sample a day
+	if _, cid, p := x.zclCluster(0x0702, 0x08, sd(1)); cid != 0x07 || childUint(p, "number-of-samples") == 0 || childUint(p, "sample-start-time")%86400 != 0 {
+		t.Fatalf("daily consumption: cid %#x %v", cid, p)
+	}
+	// Start Sampling (GCS31) starts the Network Data Log, sample id 2: 41
+	// samples of 360 s; after an hour 10 are taken
+	ss := named("payload", "zcl-payload", nil, named("start-sampling-time", "UTC", uint64(0)), named("sample-type", "enum8", uint64(0)),
+		named("sample-request-interval", "uint16", uint64(360)), named("max-number-of-samples", "uint16", uint64(41)))
+	if _, cid, p := x.zclCluster(0x0702, 0x07, ss); cid != 0x0D || childUint(p, "sample-id") != 2 {
+		t.Fatalf("start sampling: cid %#x %v", cid, p)
+	}
+	clock.Advance(time.Hour)
+	nd := named("payload", "zcl-payload", nil, named("sample-id", "uint16", uint64(2)), named("earliest-sample-time", "UTC", uint64(1)),
+		named("sample-type", "enum8", uint64(0)), named("number-of-samples", "uint16", uint64(41)))
+	if _, cid, p := x.zclCluster(0x0702, 0x08, nd); cid != 0x07 || childUint(p, "number-of-samples") != 10 || childUint(p, "sample-request-interval") != 360 {
+		t.Fatalf("network data log: cid %#x %v", cid, p)
 	}
 }
