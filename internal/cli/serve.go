@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"os"
 	"os/signal"
 	"syscall"
 	"time"
@@ -26,7 +27,16 @@ anti-replay) and answered synchronously (signed I0/I99/E-codes). Accepted device
 sent over a simulated smart-metering WAN to simulated SMETS2 devices (created from the
 inventory); their responses, E20/E21 outcomes and device alerts are POSTed, signed, to each
 User's Receive Response Service URL (the dccboxed profile's users: --response-url, where
-` + "`opendcc send`" + ` listens by default), retried with backoff and kept two days.`,
+` + "`opendcc send`" + ` listens by default), retried with backoff and kept two days.
+
+DCC Users: --users FILE (JSON) inserts or replaces the users it lists at every start and trusts
+their XML-signing certificates. The admin API (GET/PUT/DELETE /admin/v1/users/{eui}, POST
+/admin/v1/users/{eui}/status) listens on --admin (127.0.0.1:8090; "" disables it), never on the
+DUIS port; with --admin-token (or $OPENDCC_ADMIN_TOKEN) every call needs
+"Authorization: Bearer TOKEN". Changes apply to the next request.
+TLS: --tls-cert and --tls-key serve the DUIS endpoints over HTTPS (TLS 1.2+); --tls-client-ca
+verifies client certificates against that CA bundle, required with --tls-require-client-cert.
+These are ordinary X.509 certificates, not SMKI ones (docs/admin.md).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
@@ -46,5 +56,25 @@ User's Receive Response Service URL (the dccboxed profile's users: --response-ur
 	c.Flags().StringVar(&cfg.Profile, "profile", "", `seed data: "dccboxed" (ZAZ1 users, RTDS devices)`)
 	c.Flags().StringVar(&cfg.ResponseURL, "response-url", server.DefaultResponseURL, "Receive Response Service URL of the profile's users (set when they are first seeded)")
 	c.Flags().DurationVar(&cfg.DeviceDeadline, "device-deadline", 30*time.Second, "a device request unanswered this long gets E21")
+	c.Flags().StringVar(&cfg.Admin.UsersFile, "users", "", "JSON file of DCC Users to load at start (docs/admin.md)")
+	c.Flags().StringVar(&cfg.Admin.Addr, "admin", "127.0.0.1:8090", `listen address of the admin API ("" disables it)`)
+	c.Flags().StringVar(&cfg.Admin.Token, "admin-token", "", "bearer token the admin API requires (default $OPENDCC_ADMIN_TOKEN)")
+	var tlsCfg server.TLSConfig
+	c.Flags().StringVar(&tlsCfg.CertFile, "tls-cert", "", "PEM X.509 certificate: serve DUIS over HTTPS")
+	c.Flags().StringVar(&tlsCfg.KeyFile, "tls-key", "", "PEM private key of --tls-cert")
+	c.Flags().StringVar(&tlsCfg.ClientCAFile, "tls-client-ca", "", "PEM CA bundle that verifies DUIS client certificates")
+	c.Flags().BoolVar(&tlsCfg.RequireClientCert, "tls-require-client-cert", false, "refuse DUIS clients without a valid certificate (needs --tls-client-ca)")
+	c.PreRunE = func(*cobra.Command, []string) error {
+		if cfg.Admin.Token == "" {
+			cfg.Admin.Token = os.Getenv("OPENDCC_ADMIN_TOKEN")
+		}
+		if tlsCfg != (server.TLSConfig{}) {
+			if tlsCfg.CertFile == "" || tlsCfg.KeyFile == "" {
+				return exitf(2, "--tls-cert and --tls-key go together (and the other --tls flags need them)")
+			}
+			cfg.TLS = &tlsCfg
+		}
+		return nil
+	}
 	return c
 }
