@@ -63,6 +63,7 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newServeCmd(), newDUISCmd(), newGBCSCmd(), smki, newSimCmd())
 	root.AddCommand(newSendCmd())
 	root.AddCommand(newBenchCmd())
+	root.AddCommand(newDemoCmd())
 	return root
 }
 
