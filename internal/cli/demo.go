@@ -267,6 +267,8 @@ func (d *demo) scenario() {
 	}
 	if st.Gap != "" {
 		st.OK, st.Error = true, ""
+	}
+	if err != nil || dev.Status != store.StatusCommissioned {
 		target = demoRTDSESME
 		st.Notes = append(st.Notes, fmt.Sprintf("the scenario continues on the RTDS ESME %s, which the dccboxed profile has Commissioned on its comms hub", demoRTDSESME))
 	}
@@ -280,7 +282,9 @@ func (d *demo) scenario() {
 	// 6. Top up.
 	utrn, err := d.sec.GenerateUTRN(mustEUI(demoSupplier), mustEUI(target), gbcs.TopUp{Counter: uint64(time.Now().Unix()%1023+1) << 32, Value: 1000, Class: gbcs.ValuePennies})
 	if err != nil {
-		d.report(&demoStepResult{Step: d.next(), SRV: "2.2", Name: "Top Up Device", Device: target, Error: "generating the UTRN: " + err.Error()})
+		st = &demoStepResult{Step: d.next(), SRV: "2.2", Name: "Top Up Device", Device: target, Error: "generating the UTRN: " + err.Error()}
+		d.say("%d. 2.2 Top Up Device — ESME %s", st.Step, target)
+		d.report(st)
 	} else {
 		before, berr := d.balance(target)
 		st = d.step("2.2", "2.2", "Top Up Device", target, 1, fmt.Sprintf(demoTopUpBody, utrn), "ESME "+target+", UTRN "+utrn+" (£10.00)", "I99", "I0")
