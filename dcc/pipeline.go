@@ -19,6 +19,7 @@ import (
 	"github.com/opendcc/opendcc/duis"
 	"github.com/opendcc/opendcc/eui"
 	"github.com/opendcc/opendcc/gbcs"
+	"github.com/opendcc/opendcc/gbcs/payload"
 	"github.com/opendcc/opendcc/smki"
 	"github.com/opendcc/opendcc/store"
 	"github.com/opendcc/opendcc/transform"
@@ -766,6 +767,11 @@ func (p *Pipeline) alert(ctx context.Context, m *gbcs.Message, raw []byte) error
 		p.log().Warn("dropping a device alert that does not verify", "device", m.Originator, "err", err)
 		return nil
 	}
+	if m.MessageCode == 0x00CA || m.MessageCode == 0x00CC || m.MessageCode == 0x00CD {
+		if done, err := p.futureDatedAlert(ctx, m, raw); err != nil || done {
+			return err
+		}
+	}
 	now := p.now()
 	sd := &StoreDirectory{Repos: p.Store, Ctx: ctx}
 	mpxns, err := sd.mpxns(m.Originator)
@@ -817,4 +823,147 @@ func dashed(id eui.EUI64) string {
 		fmt.Fprintf(&b, "%02X", x)
 	}
 	return b.String()
+}
+
+// futureDatedAlert forwards an 8F66/8F67 Future Dated Execution Of
+// Instruction alert (message codes 00CC DLMS, 00CD GBZ; 00CA for a
+// future-dated firmware activation) to the User whose
+// command it reports, as a ResponseMessage/FutureDatedDeviceAlertMessage
+// echoing the original RequestID. The command's instructions are its DLMS
+// request-specs or GBZ components; InstructionNumber is the position of the
+// one the alert names (by class, OBIS and attribute, or cluster and
+// command), TotalCommandInstructions their number. It reports false when
+// the alert answers no recorded request (it then goes to the suppliers as
+// an ordinary device alert).
+func (p *Pipeline) futureDatedAlert(ctx context.Context, m *gbcs.Message, raw []byte) (bool, error) {
+	root, err := payload.Decode(m.MessageCode, m.Content, payload.Options{})
+	if err != nil {
+		return false, nil
+	}
+	var alertCode, counter uint64
+	var instr *payload.Node
+	found := false
+	root.Walk(func(n *payload.Node) bool {
+		switch n.Name {
+		case "alert-code":
+			alertCode, _ = n.Uint()
+		case "future-dated-instruction":
+			instr, found = n, true
+			if c := n.Child("originator-counter"); c != nil {
+				counter, _ = c.Uint()
+			}
+		}
+		// 00CA (ASN.1 firmware activation): SEQUENCE { alert-code,
+		// alert-time, originator counter, outcome }.
+		if n.Child("alert-code") != nil && len(n.Children) >= 3 && n.Children[1].Name == "alert-time" {
+			if c, err := n.Children[2].Uint(); err == nil {
+				counter, found = c, true
+			}
+		}
+		return true
+	})
+	if !found {
+		return false, nil
+	}
+	r, err := p.Store.Requests().RequestByCounter(ctx, m.Recipient, counter)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	number, total := 1, 1
+	if instr != nil {
+		number, total = instructionPosition(r.GBCS, instr)
+	}
+	meta := requestMeta{}
+	json.Unmarshal(r.Meta, &meta)
+	if meta.RequestID == "" {
+		meta.RequestID = r.ID
+	}
+	srv, _ := duis.LookupSRV(r.SRV)
+	now := p.now()
+	rid := fmt.Sprintf("%s:%s:%d", dashed(m.Originator), dashed(r.Originator), m.OriginatorCounter)
+	parts := ResponseParts{RequestID: meta.RequestID, ResponseID: rid, Code: "I0", Time: now,
+		Fill: func(rm *duis.ResponseMessage) {
+			rm.FutureDatedDeviceAlertMessage = &duis.FutureDatedDeviceAlertMessage{
+				FutureDatedAlertCode: fmt.Sprintf("%04X", alertCode), GBCSPayload: base64.StdEncoding.EncodeToString(raw),
+				InstructionNumber: fmt.Sprint(number), TotalCommandInstructions: fmt.Sprint(total)}
+		}}
+	if srv != nil {
+		parts.SR, parts.SRV = srv.ServiceReference, srv.Variant
+	}
+	doc, err := p.Signer.Response(parts)
+	if err != nil {
+		return false, err
+	}
+	if _, err := p.Store.Outbox().Enqueue(ctx, store.OutboxMessage{ID: rid, Recipient: r.Originator, Kind: "future-dated-alert",
+		RequestID: r.ID, Payload: doc, CreatedAt: now, NextAttempt: now}); err != nil {
+		return false, err
+	}
+	p.poke()
+	return true, nil
+}
+
+// instructionPosition finds the alert's instruction among the command's.
+func instructionPosition(command []byte, instr *payload.Node) (number, total int) {
+	number, total = 1, 1
+	cm, err := gbcs.Parse(command)
+	if err != nil {
+		return
+	}
+	root, err := payload.Decode(cm.MessageCode, cm.Content, payload.Options{})
+	if err != nil {
+		return
+	}
+	key := func(n *payload.Node, names ...string) string {
+		var b strings.Builder
+		for _, name := range names {
+			if c := n.Child(name); c != nil {
+				if v, err := c.Uint(); err == nil {
+					fmt.Fprintf(&b, "%d/", v)
+				} else if o, err := c.Octets(); err == nil {
+					fmt.Fprintf(&b, "%x/", o)
+				} else if s, err := c.Str(); err == nil {
+					b.WriteString(s + "/")
+				}
+			}
+		}
+		return b.String()
+	}
+	want := key(instr, "class-id", "instance-id", "attribute-id")
+	names := []string{"class-id", "instance-id", "attribute-id"}
+	if instr.Child("cluster-id") != nil {
+		want = key(instr, "cluster-id", "command-id")
+		names = []string{"cluster-id", "command-id"}
+	}
+	var list []*payload.Node
+	root.Walk(func(n *payload.Node) bool {
+		if n.Name == "spec" || n.Name == "component" {
+			list = append(list, n)
+			return false
+		}
+		return true
+	})
+	if len(list) == 0 {
+		return
+	}
+	total = len(list)
+	for i, n := range list {
+		k := key(n, names...)
+		if len(names) == 2 {
+			// GBZ components keep the command id one level down.
+			k = ""
+			n.Walk(func(c *payload.Node) bool {
+				if k == "" && c.Child("command-id") != nil {
+					k = key(n, "cluster-id") + key(c, "command-id")
+				}
+				return true
+			})
+		}
+		if k == want {
+			return i + 1, total
+		}
+	}
+	return
 }

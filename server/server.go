@@ -214,6 +214,9 @@ func (s *Server) startPipeline(ctx context.Context, cfg Config, signer *dcc.Sign
 	}
 	p.Metrics = s.metrics
 	tr.recv = p.Receive
+	done := make(chan struct{})
+	go tr.tickLoop(done)
+	s.shutdown = append(s.shutdown, func() { close(done) })
 	s.registerQueueGauges(b)
 	if err := p.Start(ctx); err != nil {
 		return nil, err

@@ -160,6 +160,7 @@ func (t *simTransport) deliverUp(raw []byte) {
 
 // alert is the fleet's alert sink: alerts cross the WAN like responses.
 func (t *simTransport) alert(d *sim.Device, a sim.Alert) {
+	t.log.Debug("device alert", "device", d.EUI, "code", a.Code)
 	hub := d.EUI
 	if h, ok := t.fleet.Hub(d); ok {
 		hub = h.EUI
@@ -207,4 +208,25 @@ func (x *deviceIndex) Search(q repository.Query) []repository.Record {
 		}
 	}
 	return x.Memory.Search(q)
+}
+
+// tickLoop runs the simulated devices' clocks once a second for those with
+// future-dated instructions waiting, so they execute at their time and
+// raise 8F66/8F67 (a device otherwise only advances when addressed).
+func (t *simTransport) tickLoop(done <-chan struct{}) {
+	tk := time.NewTicker(time.Second)
+	defer tk.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-tk.C:
+		}
+		for i, n := 0, t.fleet.Len(); i < n; i++ {
+			if d := t.fleet.At(i); d != nil && d.Pending() > 0 {
+				t.log.Debug("tick", "device", d.EUI, "pending", d.Pending())
+				d.Tick()
+			}
+		}
+	}
 }
