@@ -89,6 +89,25 @@ func (r *receiver) await(rid string, d time.Duration) []byte {
 	}
 }
 
+// count is the number of documents received for rid.
+func (r *receiver) count(rid string) int {
+	want, err := duis.ParseRequestID(rid)
+	if err != nil {
+		return 0
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, doc := range r.docs {
+		if m := anyRequestIDRE.FindSubmatch(doc); m != nil {
+			if got, err := duis.ParseRequestID(string(m[1])); err == nil && got.Equal(want) {
+				n++
+			}
+		}
+	}
+	return n
+}
+
 // startDCCBoxed starts OpenDCC in-process with the dccboxed profile, 1 ms
 // WAN links and responses delivered to responseURL.
 func startDCCBoxed(t *testing.T, responseURL string) *server.Server {
