@@ -1,0 +1,47 @@
+#!/usr/bin/env python3
+"""Groups a CPU profile of `opendcc bench e2e --cpuprofile FILE` by component.
+
+    python3 internal/loadgen/pprofgroups.py FILE
+
+Each sample is attributed to the first group (in the order below) with a
+frame on its stack, so the shares add up to 100 %: ECDSA inside xmldsig
+counts as ECDSA, SQLite's file I/O as SQLite, GC assists as GC.
+(Used for BENCHMARKS.md, "End to end".)
+"""
+import re, subprocess, sys, collections
+# exclusive attribution of CPU samples: first group (in priority order) with a frame in the stack
+groups = [
+ ("GC (background mark, assists, sweep)", r"runtime\.(gcBgMarkWorker|gcAssistAlloc|bgsweep|bgscavenge|gcDrain|markroot)"),
+ ("ECDSA P-256 (sign, verify)", r"crypto/ecdsa|fips140/ecdsa|fips140/nistec|p256|fips140/bigmod"),
+ ("SQLite (modernc, database/sql, its file I/O)", r"modernc\.org/sqlite|database/sql"),
+ ("JetStream (embedded nats-server, nats.go)", r"nats-io/"),
+ ("XML signature, rest (xmldsig: parse, C14N, digest)", r"opendcc/xmldsig\."),
+ ("XML parse/validate/encode (duis, xsd, xmlsafe)", r"opendcc/duis|opendcc/internal/xsd|opendcc/internal/xmlsafe|encoding/xml|beevik/etree"),
+ ("GBCS build/MAC, transform, sim devices, WAN", r"opendcc/gbcs|opendcc/transform|opendcc/sim|opendcc/wan"),
+ ("HTTP + TCP loopback (server, client, outbox)", r"net/http|internal/poll|^net\.|net\.\(|syscall\.(read|write)"),
+ ("scheduler, timers, futex", r"runtime\.(schedule|findRunnable|park_m|futex|notesleep|mcall|stopm|netpoll|timer|goexit0|sysmon|usleep)"),
+]
+prof = sys.argv[1]
+out = subprocess.run(["go","tool","pprof","-traces",prof], capture_output=True, text=True).stdout
+blocks = out.split("-----------+-------------------------------------------------------")
+tot = collections.Counter(); total = 0.0
+def val(s):
+    m = re.match(r"\s*([\d.]+)(ns|us|µs|ms|s)\b", s)
+    if not m: return None
+    v = float(m.group(1)); u = m.group(2)
+    return v * {"ns":1e-9,"us":1e-6,"µs":1e-6,"ms":1e-3,"s":1}[u]
+for b in blocks[1:]:
+    lines = [l for l in b.strip("\n").split("\n") if l.strip()]
+    if not lines: continue
+    v = val(lines[0])
+    if v is None: continue
+    frames = [re.sub(r"^\s*[\d.]+(ns|us|µs|ms|s)\s+", "", lines[0]).strip()] + [l.strip() for l in lines[1:]]
+    total += v
+    for name, rx in groups:
+        if any(re.search(rx, f) for f in frames):
+            tot[name] += v; break
+    else:
+        tot["other runtime / misc"] += v
+print(f"total {total:.2f}s")
+for name, _ in groups + [("other runtime / misc", "")]:
+    print(f"{tot[name]/total*100:5.1f}%  {tot[name]:6.2f}s  {name}")
