@@ -534,6 +534,11 @@ func (p *Pipeline) finish(ctx context.Context, r store.Request, s store.RequestS
 		if err != nil || !ok {
 			return err
 		}
+		if code == "I0" {
+			if err := lifecycle(ctx, tx, r, now); err != nil {
+				return err
+			}
+		}
 		done = true
 		_, err = tx.Outbox().Enqueue(ctx, store.OutboxMessage{ID: parts.ResponseID, Recipient: r.Originator,
 			Kind: "response", RequestID: r.ID, Payload: doc, CreatedAt: now, NextAttempt: now})

@@ -72,6 +72,16 @@ func (t *simTransport) Provision(ctx context.Context, d store.Device, lookup fun
 
 func (t *simTransport) device(ctx context.Context, d store.Device, lookup func(eui.EUI64) (store.Device, error)) (*sim.Device, error) {
 	if sd, ok := t.fleet.Device(d.ID); ok {
+		// The inventory may have put it on a hub since (8.11 Add).
+		if d.Type != store.DeviceCHF && d.CHF != (eui.EUI64{}) {
+			if h, ok := t.fleet.Hub(sd); !ok || h.EUI != d.CHF {
+				if hd, err := lookup(d.CHF); err == nil {
+					if hub, err := t.device(ctx, hd, lookup); err == nil {
+						t.fleet.Attach(sd, hub)
+					}
+				}
+			}
+		}
 		return sd, nil
 	}
 	var hub *sim.Device

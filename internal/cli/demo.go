@@ -48,6 +48,13 @@ const demoPrenotifyBody = `<sr:DevicePrenotification><sr:DeviceID>%s</sr:DeviceI
 
 const demoUpdateMPxNBody = `<sr:UpdateInventory><sr:DeviceID>%s</sr:DeviceID><sr:UpdateMPxN><sr:ImportMPxN>%s</sr:ImportMPxN></sr:UpdateMPxN></sr:UpdateInventory>`
 
+// demoWhitelistBody adds a device to a comms hub's HAN device log (8.11,
+// CCS01): the hub admits it to its HAN, the DCC records it on the hub.
+const demoWhitelistBody = `<sr:UpdateHANDeviceLog><sr:DeviceID>%s</sr:DeviceID><sr:RequestType>Add</sr:RequestType><sr:AddDeviceToCHFWhitelist><sr:JoinTimePeriod>60</sr:JoinTimePeriod><sr:InstallCode>83FED3407A939723A5C639B26916D505</sr:InstallCode><sr:ImportMPxN>%s</sr:ImportMPxN></sr:AddDeviceToCHFWhitelist></sr:UpdateHANDeviceLog>`
+
+// demoRTDSCHF is the profile's comms hub.
+const demoRTDSCHF = "00-DB-12-34-56-78-90-A2"
+
 const demoCommissionBody = `<sr:CommissionDeviceSynchroniseClock><sr:CurrentDateTime>%s</sr:CurrentDateTime><sr:TolerancePeriod>60</sr:TolerancePeriod></sr:CommissionDeviceSynchroniseClock>`
 
 const demoReadRegistersBody = `<sr:ReadInstantaneousImportRegisters/>`
@@ -242,7 +249,15 @@ func (d *demo) scenario() {
 		st.Summary = d.inventoryLine(meter)
 	}
 	d.report(st)
-	// 3. Commission. OpenDCC continues on the new meter only if the DCC
+	// 3. Onto the comms hub's HAN: the hub whitelists it, the inventory
+	// puts it on that hub (Whitelisted).
+	st = d.step("8.11", "8.11", "Update HAN Device Log (Add)", demoRTDSCHF, 1, fmt.Sprintf(demoWhitelistBody, meter, demoMPAN),
+		fmt.Sprintf("CHF %s ← ESME %s", demoRTDSCHF, meter), "I99", "I0")
+	if st.OK {
+		st.Summary += "\n" + d.inventoryLine(meter)
+	}
+	d.report(st)
+	// 4. Commission. OpenDCC continues on the new meter only if the DCC
 	// commissioned it; otherwise the gap is reported (a known limitation
 	// of the server, not a failure of the demo) and the scenario goes on
 	// with the RTDS ESME the profile has Commissioned.
