@@ -75,6 +75,9 @@ func (x *exec) execDLMS() ([]byte, error) {
 	// item the others are not executed and answer other-reason.
 	breakOnError := childUint(req, "invoke-id")&(1<<29) != 0
 	broken := false
+	// future-dated activation times: the passive values they govern take
+	// effect then (futuredated.go)
+	acts := scanActivations(specs, data, x.d.fleet.clock.Now())
 	for i, sp := range specs.Children {
 		choice, _ := sp.Uint()
 		class := uint16(childUint(sp, "class-id"))
@@ -96,7 +99,10 @@ func (x *exec) execDLMS() ([]byte, error) {
 		case choice == 1 || choice == 4: // get, get-with-selection
 			v, res = x.dlmsGet(k, data.Children[i], choice == 4)
 		case choice == 2 || choice == 5:
-			res = x.dlmsSet(k, data.Children[i])
+			var deferred bool
+			if res, deferred = x.deferredSet(acts, k, data.Children[i]); !deferred {
+				res = x.dlmsSet(k, data.Children[i])
+			}
 		case choice == 3:
 			res, v = x.dlmsAction(k, data.Children[i])
 		default:
@@ -118,6 +124,9 @@ func (x *exec) execDLMS() ([]byte, error) {
 		rl.Add(nd("response-spec", respChoice, named("result", "u8", uint64(res))))
 	}
 	out.Add(dl, rl)
+	if acts != nil {
+		x.queueActivations(specs, acts)
+	}
 	return dlms.Encode(out)
 }
 

@@ -121,6 +121,7 @@ func (x *exec) execGBZ() ([]byte, error) {
 	}
 	ci := -1
 	failed := false
+	var df gbzDeferral
 	for _, c := range req.Children {
 		if c.Type != "component" {
 			continue
@@ -154,6 +155,9 @@ func (x *exec) execGBZ() ([]byte, error) {
 				more = append(more, r)
 			}
 			rfc, rcid, rp = rs[0].fc, rs[0].cid, rs[0].p
+		} else if dfc, dcid, dp, ok := x.deferGBZ(&df, c, cluster, fc, cid, pl); ok {
+			// future dated or cancelled (futuredated.go)
+			rfc, rcid, rp = dfc, dcid, dp
 		} else {
 			x.zclFC, x.zclFrom = fc, childUint(c, "from-date-time")
 			rfc, rcid, rp = x.zclCluster(cluster, cid, pl)
@@ -314,11 +318,11 @@ func (x *exec) zclCluster(cluster uint16, cid byte, pl *tree.Node) (byte, byte, 
 			named("credit-remaining", "int32", m.balance/1000))
 	case cluster == gbz.ClusterPrepayment && cid == 0x06: // Change Payment Mode
 		cfg := childUint(pl, "proposed-payment-control-configuration")
-		m.prepayment = cfg&0x0002 != 0 || cfg&0x0400 != 0
+		// ZSE Payment Control Configuration: 0x0002 Prepayment Enabled
+		// (0x0400 is Debt Configuration; GCS02 "to Credit" sends 0x0C94)
+		m.prepayment = cfg&0x0002 != 0
 		x.d.takeSnapshot(now, snapChangeOfMode)
-		return 0x19, 0x02, named("payload", "zcl-payload", nil,
-			named("friendly-credit", "bitmap8", uint64(0)), named("friendly-credit-calendar-id", "uint32", uint64(0)),
-			named("emergency-credit-limit", "uint32", uint64(m.ecLimit/1000)), named("emergency-credit-threshold", "uint32", uint64(0)))
+		return x.changePaymentModeResponse()
 	case cluster == gbz.ClusterPrepayment && cid == 0x05: // Credit Adjustment
 		v := childInt(pl, "credit-adjustment-value")
 		x.d.topUp(now, v*1000)

@@ -168,7 +168,36 @@ func (d *Device) advance(now time.Time) {
 	if !now.After(st.lastAdvance) {
 		return
 	}
-	d.runPending(now)
+	// future-dated instructions run at their time: the meter is advanced
+	// to it first, so that what they change counts from then on
+	for len(st.pending) > 0 {
+		at, ok := st.nextDue(now)
+		if !ok {
+			break
+		}
+		d.advanceMeter(at)
+		d.runPending(at)
+	}
+	d.advanceMeter(now)
+}
+
+// nextDue is the earliest time of a pending instruction due by now.
+func (st *state) nextDue(now time.Time) (time.Time, bool) {
+	var at time.Time
+	found := false
+	for _, p := range st.pending {
+		if !p.at.After(now) && (!found || p.at.Before(at)) {
+			at, found = p.at, true
+		}
+	}
+	return at, found
+}
+
+func (d *Device) advanceMeter(now time.Time) {
+	st := d.st
+	if !now.After(st.lastAdvance) {
+		return
+	}
 	m := &st.meter
 	metering := d.Type.IsESME() || d.Type == GSME || d.Type == GPF
 	t := st.lastAdvance

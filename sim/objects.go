@@ -74,6 +74,21 @@ func init() {
 		return resSuccess
 	})
 
+	// Account mode and status (ECS02/ECS03 payment mode): {status,
+	// mode}, mode 2 prepayment, 1 credit (as the getter answers).
+	for _, o := range []string{"0-0:19.0.0.255", "0-1:19.0.0.255"} {
+		o := o
+		s(111, o, 2, func(x *exec, v *tree.Node) byte {
+			x.store(111, o, 2, v)
+			if len(v.Children) == 2 {
+				if mode, err := v.Children[1].Uint(); err == nil && (mode == 1 || mode == 2) {
+					x.st.meter.prepayment = mode == 2
+				}
+			}
+			return resSuccess
+		})
+	}
+
 	// Methods.
 	mth := func(class uint16, o string, id uint8, f method) { dlmsMethods[key(class, o, id)] = f }
 	// Supply control script table: script 51 disable (ECS42), 52 arm

@@ -49,12 +49,15 @@ type rtdsHarness struct {
 }
 
 func newRTDSHarness(t testing.TB) *rtdsHarness {
-	dir := refdata.Path(t, "gbcs", "rtds")
 	// The RTDS devices' clock: their responses carry 2015-01-01T00:00:00Z
 	// as the current time (Publish Price current-time, the CHF device log
 	// backup time) and their logs hold 2014-12 history; the scenarios'
 	// history reads (GCS15b/c, GCS16a/b, GCS17) ask for 2014-15 ranges.
-	clock := NewManualClock(time.Date(2015, 1, 1, 0, 0, 0, 0, time.UTC))
+	return newRTDSHarnessAt(t, NewManualClock(time.Date(2015, 1, 1, 0, 0, 0, 0, time.UTC)))
+}
+
+func newRTDSHarnessAt(t testing.TB, clock *ManualClock) *rtdsHarness {
+	dir := refdata.Path(t, "gbcs", "rtds")
 	f, err := NewFleet(Options{Seed: 1, Clock: clock})
 	if err != nil {
 		t.Fatal(err)
@@ -250,6 +253,32 @@ func TestRTDSPairs(t *testing.T) {
 }
 
 func (h *rtdsHarness) run(cmd *gbcs.Message, rtdsResp []byte, typ Type, name string) string {
+	d, why := h.prepare(cmd, typ, name)
+	if why != "" {
+		return why
+	}
+	rm, err := gbcs.Parse(rtdsResp)
+	if err != nil {
+		return "RTDS response: " + err.Error()
+	}
+	rt, err := decode(h.rtdsSec, rm, false)
+	if err != nil {
+		return "RTDS payload: " + err.Error()
+	}
+	if dump := os.Getenv("RTDS_DUMP"); dump != "" && strings.Contains(name, dump) {
+		fmt.Printf("=== RTDS response (decrypted)\n%s", rt)
+	}
+	if strings.Contains(name, "ERROR") {
+		// The scenario's fault: the items the RTDS response shows failing,
+		// with its result / status.
+		d.InjectFaultOn(cmd.MessageCode, scenarioFault(rt))
+	}
+	return h.exchange(d, cmd, rm, rt, name)
+}
+
+// prepare readies the simulated device for an RTDS command: installed 40
+// days before, trusting the command's originator in its role.
+func (h *rtdsHarness) prepare(cmd *gbcs.Message, typ Type, name string) (*Device, string) {
 	d, ok := h.fleet.Device(cmd.Recipient)
 	if !ok || d.Type != typ {
 		if ok {
@@ -257,7 +286,7 @@ func (h *rtdsHarness) run(cmd *gbcs.Message, rtdsResp []byte, typ Type, name str
 		} else {
 			var err error
 			if d, err = h.fleet.AddWithEUI(cmd.Recipient, typ); err != nil {
-				return err.Error()
+				return nil, err.Error()
 			}
 		}
 	}
@@ -286,22 +315,12 @@ func (h *rtdsHarness) run(cmd *gbcs.Message, rtdsResp []byte, typ Type, name str
 			d.SetAnchor(r, h.fleet.dir.AnchorFor(cmd.Originator))
 		}
 	}
-	rm, err := gbcs.Parse(rtdsResp)
-	if err != nil {
-		return "RTDS response: " + err.Error()
-	}
-	rt, err := decode(h.rtdsSec, rm, false)
-	if err != nil {
-		return "RTDS payload: " + err.Error()
-	}
-	if dump := os.Getenv("RTDS_DUMP"); dump != "" && strings.Contains(name, dump) {
-		fmt.Printf("=== RTDS response (decrypted)\n%s", rt)
-	}
-	if strings.Contains(name, "ERROR") {
-		// The scenario's fault: the items the RTDS response shows failing,
-		// with its result / status.
-		d.InjectFaultOn(cmd.MessageCode, scenarioFault(rt))
-	}
+	return d, ""
+}
+
+// exchange sends the rebuilt command to the device and compares its
+// response with the RTDS one (rm, decoded rt).
+func (h *rtdsHarness) exchange(d *Device, cmd, rm *gbcs.Message, rt *tree.Node, name string) string {
 	if err := h.rebuildUTRN(cmd, d); err != nil {
 		return "UTRN: " + err.Error()
 	}
