@@ -44,6 +44,14 @@ func alertInstruction(m *gbcs.Message) (fdInstruction, *tree.Node, error) {
 		return f, nil, err
 	}
 	var in *tree.Node
+	if isASNAlert(m.MessageCode) {
+		// SEQUENCE {alert code, alert time, ...}
+		if len(n.Children) == 1 && len(n.Children[0].Children) > 0 {
+			v, _ := n.Children[0].Children[0].Uint()
+			f.alertCode = uint16(v)
+		}
+		return f, n, nil
+	}
 	n.Walk(func(c *tree.Node) bool {
 		switch c.Name {
 		case "alert-code":
@@ -71,6 +79,10 @@ func alertInstruction(m *gbcs.Message) (fdInstruction, *tree.Node, error) {
 	}
 	return f, n, nil
 }
+
+// isASNAlert: the ASN.1 future-dated alerts (CS06 0x00CA, CS02b 0x00CB,
+// CS02g 0x0124).
+func isASNAlert(code uint16) bool { return code == 0x00CA || code == 0x00CB || code == 0x0124 }
 
 // fdAlert is an alert's instruction, payload tree and framing.
 type fdAlert struct {
@@ -106,15 +118,16 @@ func TestFutureDatedAlerts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if m.MessageCode != 0x00CC && m.MessageCode != 0x00CD {
-			asn1++ // ASN.1 (CS02b/g, CS06): TestCS02ProvideAndUpdate, TestScenario
-			continue
-		}
 		f, tr, err := alertInstruction(m)
 		if err != nil {
 			t.Fatalf("%s: %v", af, err)
 		}
 		dir := filepath.Dir(af)
+		if isASNAlert(m.MessageCode) {
+			// ASN.1 (CS02b/g, CS06): one family per scenario
+			asn1++
+			dir = af
+		}
 		fam := fams[dir]
 		if fam == nil {
 			fam = &family{dir: dir}
@@ -132,6 +145,9 @@ func TestFutureDatedAlerts(t *testing.T) {
 		if err != nil {
 			t.Errorf("%s: %v", filepath.Base(dir), err)
 			continue
+		}
+		if len(fam.wanted) == 1 && isASNAlert(fam.wanted[0].messageCode) {
+			dir = filepath.Base(filepath.Dir(dir)) + "/" + strings.SplitN(filepath.Base(dir), "_", 4)[2]
 		}
 		used := make([]bool, len(got))
 		n := 0
@@ -162,9 +178,12 @@ func TestFutureDatedAlerts(t *testing.T) {
 			}
 		}
 		ok += n
-		t.Logf("%-16s %d / %d alerts reproduced", filepath.Base(dir), n, len(fam.wanted))
+		if !strings.Contains(dir, "/8F6") {
+			dir = filepath.Base(dir)
+		}
+		t.Logf("%-42s %d / %d alerts reproduced", dir, n, len(fam.wanted))
 	}
-	t.Logf("RTDS DLMS/GBZ future-dated alert files reproduced: %d / %d (%d families; %d ASN.1 CS02/CS06 alert files are covered by the CS02/CS06 tests)", ok, total, len(order), asn1)
+	t.Logf("RTDS future-dated alert files reproduced: %d / %d (%d DLMS/GBZ in %d families, %d ASN.1 CS02b/CS02g/CS06)", ok, total, total-asn1, len(order)-asn1, asn1)
 	if ok != total {
 		t.Fail()
 	}
@@ -174,33 +193,73 @@ func TestFutureDatedAlerts(t *testing.T) {
 // device, checks that nothing changes before the execution time, then
 // advances the clock past it and returns the future-dated alerts raised.
 func runFutureDated(t *testing.T, dir string, w fdInstruction) ([]fdAlert, error) {
-	files, _ := filepath.Glob(filepath.Join(dir, "*_COMMAND_GBCS.HEX"))
 	var cmd *gbcs.Message
 	var name string
-	for _, cf := range files {
-		if strings.Contains(cf, "PRECOMMAND") {
-			continue
+	if isASNAlert(w.messageCode) {
+		// the ASN.1 alert's scenario: the future-dated SUCCESS (8F66) or
+		// ERROR (8F67) command of its folder
+		scen := "FUTURE_DATED_SUCCESS_COMMAND"
+		if w.alertCode == AlertFutureDatedFailure {
+			scen = "FUTURE_DATED_ERROR_COMMAND"
 		}
-		b, err := readHex(cf)
-		if err != nil {
-			continue
+		files, _ := filepath.Glob(filepath.Join(filepath.Dir(dir), "*_"+scen+"_GBCS.HEX"))
+		if len(files) == 1 {
+			b, err := readHex(files[0])
+			if err != nil {
+				return nil, err
+			}
+			if cmd, err = gbcs.Parse(b); err != nil {
+				return nil, err
+			}
+			name = filepath.Base(files[0])
 		}
-		m, err := gbcs.Parse(b)
-		if err == nil && m.MessageCode == w.instrCode && m.OriginatorCounter == w.counter {
-			cmd, name = m, filepath.Base(cf)
+	} else {
+		files, _ := filepath.Glob(filepath.Join(dir, "*_COMMAND_GBCS.HEX"))
+		for _, cf := range files {
+			if strings.Contains(cf, "PRECOMMAND") {
+				continue
+			}
+			b, err := readHex(cf)
+			if err != nil {
+				continue
+			}
+			m, err := gbcs.Parse(b)
+			if err == nil && m.MessageCode == w.instrCode && m.OriginatorCounter == w.counter {
+				cmd, name = m, filepath.Base(cf)
+			}
 		}
 	}
 	if cmd == nil {
 		return nil, fmt.Errorf("no command %04X #%d", w.instrCode, w.counter)
 	}
-	// the device's clock: a fortnight before the RTDS execution times
-	// (2030-01-15 and 2030-04-01 09:00)
-	clock := NewManualClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	// the device's clock: a month before the RTDS execution times
+	// (2030-01-01 to 2030-04-01)
+	clock := NewManualClock(time.Date(2029, 12, 1, 0, 0, 0, 0, time.UTC))
 	h := newRTDSHarnessAt(t, clock)
 	typ, _ := rtdsType(cmd.Recipient, name)
 	d, why := h.prepare(cmd, typ, name)
 	if why != "" {
 		return nil, fmt.Errorf("%s", why)
+	}
+	if cmd.MessageCode == 0x00CA || cmd.MessageCode == 0x0012 {
+		// CS06 activates an image the device has received
+		d.DeliverFirmware([]byte("image-2.0.0"), "2.0.0")
+	}
+	if strings.Contains(name, "ERROR") {
+		// the fault the RTDS ERROR response shows
+		rb, err := readHex(strings.Replace(filepath.Join(filepath.Dir(dir), name), "_COMMAND_", "_RESPONSE_", 1))
+		if err != nil {
+			return nil, err
+		}
+		rm, err := gbcs.Parse(rb)
+		if err != nil {
+			return nil, err
+		}
+		rt, err := decode(h.rtdsSec, rm, false)
+		if err != nil {
+			return nil, err
+		}
+		d.InjectFaultOn(cmd.MessageCode, scenarioFault(rt))
 	}
 	d.TakeAlerts()
 	raw, err := h.rebuild(cmd)
@@ -224,7 +283,7 @@ func runFutureDated(t *testing.T, dir string, w fdInstruction) ([]fdAlert, error
 			if err != nil {
 				return err
 			}
-			if m.MessageCode != 0x00CC && m.MessageCode != 0x00CD {
+			if m.MessageCode != 0x00CC && m.MessageCode != 0x00CD && !isASNAlert(m.MessageCode) {
 				continue
 			}
 			if m.Signed() {
@@ -240,8 +299,14 @@ func runFutureDated(t *testing.T, dir string, w fdInstruction) ([]fdAlert, error
 		}
 		return nil
 	}
-	// the day before: nothing executed
-	clock.Set(time.Date(2030, 1, 14, 9, 0, 0, 0, time.UTC))
+	// nothing executed at once nor a second before the first execution time
+	first := d.st.pending[0].at
+	for _, p := range d.st.pending {
+		if p.at.Before(first) {
+			first = p.at
+		}
+	}
+	clock.Set(first.Add(-time.Second))
 	d.Tick()
 	if err := collect(); err != nil {
 		return nil, err
