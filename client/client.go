@@ -64,6 +64,15 @@ type Client struct {
 	// Keys are the GBCS keys used to sign Pre-Commands and to check and
 	// decrypt payloads (default: the GBCS keys of Keystore).
 	Keys gbcs.KeyStore
+	// SMKI, when set, is the base URL of an SMKI repository (DCC Boxed and
+	// `opendcc serve`: DefaultSMKI) where the devices' certificates are
+	// looked up, so that the GBCS MACs and signatures of device responses
+	// are checked and their sensitive payloads decrypted (SMKIKeyStore,
+	// after Keys).
+	SMKI string
+	// SMKILog, when set, is told about failed SMKI lookups (default:
+	// Progress).
+	SMKILog func(format string, a ...any)
 	// Listener receives the asynchronous responses. When nil and Listen is
 	// set, Send runs one on Listen for the duration of the call; when both
 	// are unset, Send does not wait after an I99.
@@ -157,7 +166,9 @@ func (c *Client) httpClient() *http.Client {
 	return &http.Client{Timeout: 30 * time.Second}
 }
 
-// Security is the GBCS security context over Keys (or Keystore's GBCS keys).
+// Security is the GBCS security context over Keys (or Keystore's GBCS
+// keys), and the device certificates of the SMKI repository when SMKI is set.
+// It is made on the first call: set the fields before.
 func (c *Client) Security() *gbcs.Security {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -169,6 +180,13 @@ func (c *Client) Security() *gbcs.Security {
 				_ = k.AddStore(c.Keystore) // entries it cannot classify are skipped
 			}
 			keys = k
+		}
+		if c.SMKI != "" {
+			logf := c.SMKILog
+			if logf == nil {
+				logf = c.progress
+			}
+			keys = gbcs.MultiKeyStore{keys, NewSMKIKeyStore(c.SMKI, logf)}
 		}
 		c.sec = gbcs.NewSecurity(keys, 0)
 	}

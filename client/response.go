@@ -66,6 +66,7 @@ type GBCSMessage struct {
 	Recipient   string          `json:"recipient,omitempty"`
 	MessageCode string          `json:"messageCode,omitempty"`
 	UseCase     string          `json:"useCase,omitempty"`
+	MAC         string          `json:"mac,omitempty"`       // valid|invalid|absent|unknown
 	Signature   string          `json:"signature,omitempty"` // valid|invalid|absent|unknown
 	Decrypted   bool            `json:"decrypted"`
 	Payload     json.RawMessage `json:"payload,omitempty"`
@@ -201,6 +202,22 @@ func DecodeGBCS(data []byte, sec *gbcs.Security) GBCSMessage {
 		}
 	}
 	var problems []string
+	switch {
+	case !m.MACHeader:
+		g.MAC = "absent"
+	case sec == nil:
+		g.MAC = "unknown"
+	default:
+		switch err := sec.VerifyMAC(m); {
+		case err == nil:
+			g.MAC = "valid"
+		case errors.Is(err, gbcs.ErrNoKey):
+			g.MAC = "unknown"
+		default:
+			g.MAC = "invalid"
+			problems = append(problems, "MAC does not verify")
+		}
+	}
 	switch {
 	case !m.Signed():
 		g.Signature = "absent"
