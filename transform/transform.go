@@ -106,6 +106,12 @@ type Options struct {
 	// When set and the use case does not list that role among its remote
 	// parties, the ACB sends the command on the User's behalf.
 	UserRole duis.Role
+	// OtherDeviceType gives the inventory type of a device the command
+	// names other than its target: for 8.11 Add (CCS01) the device being
+	// added to the CHF device log (the request's DeviceID), whose type the
+	// command carries. ok false: the device is not in the inventory. Only
+	// the use cases that need it call it; nil is fine for the others.
+	OtherDeviceType func(id eui.EUI64) (t DeviceType, ok bool)
 	// CustomerIdentificationNumber is the 4-digit CIN the DCC generates
 	// for 9.1 Request Customer Identification Number (ECS50 / GCS36).
 	CustomerIdentificationNumber string
