@@ -103,3 +103,32 @@ func BenchmarkFirstUse(b *testing.B) {
 	runtime.KeepAlive(devs)
 	runtime.KeepAlive(raws)
 }
+
+// BenchmarkInstalledPremises: the memory a premises of installed devices
+// holds (CHF, GPF, ESME, GSME, PPMID, IHD; installed 40 days before with
+// the supplier's tariff: HAN joins, logs, profiles, daily reads,
+// snapshots, debt registers), per device.
+func BenchmarkInstalledPremises(b *testing.B) {
+	f, err := NewFleet(Options{Seed: 1, Clock: NewManualClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	runtime.GC()
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	n0 := f.Len()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		e := f.Add(ESME)
+		e.Install(40 * 24 * time.Hour)
+		e.InstallTariff()
+	}
+	b.StopTimer()
+	runtime.GC()
+	runtime.ReadMemStats(&m1)
+	per := float64(int64(m1.HeapAlloc)-int64(m0.HeapAlloc)) / float64(f.Len()-n0)
+	b.ReportMetric(per, "B/installed-device")
+	b.ReportMetric(float64(f.Len()-n0)/float64(b.N), "devices/premises")
+	runtime.KeepAlive(f)
+}

@@ -69,10 +69,15 @@ type logEntry struct {
 	data []byte
 }
 
+// profileEntry is a profile or daily read: 8 bytes (ZCL UTC seconds, Wh
+// register modulo 2^32, as the DLMS profiles carry it), 624 half-hours and
+// up to 731 days of them per meter.
 type profileEntry struct {
-	t     time.Time
-	value uint64
+	at    uint32
+	value uint32
 }
+
+func (e profileEntry) time() time.Time { return fromZCLUTC(uint64(e.at)) }
 
 type deviceLogEntry struct {
 	id  eui.EUI64

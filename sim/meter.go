@@ -244,7 +244,7 @@ func (d *Device) advanceMeter(now time.Time) {
 			d.ongoingEvents(t, next)
 		}
 		if next.Equal(next.Truncate(30*time.Minute)) && metering {
-			st.profile = appendProfile(st.profile, profileEntry{next, m.importWh}, 48*13)
+			st.profile = appendProfile(st.profile, profileEntry{uint32(zclUTC(next)), uint32(m.importWh)}, 48*13)
 		}
 		// the gas daily read (Daily Read Log and Prepayment Daily Read
 		// Log snapshots) at its time of day
@@ -252,7 +252,7 @@ func (d *Device) advanceMeter(now time.Time) {
 			d.takeSnapshot(b, snapGeneral)
 		}
 		if next.Equal(next.Truncate(24*time.Hour)) && metering {
-			st.daily = appendProfile(st.daily, profileEntry{next, m.importWh}, 731)
+			st.daily = appendProfile(st.daily, profileEntry{uint32(zclUTC(next)), uint32(m.importWh)}, 731)
 			if next.Day() == 1 {
 				d.takeSnapshot(next, snapBillingPeriod)
 			}

@@ -177,7 +177,7 @@ func logBuffer(l []logEntry) *tree.Node {
 func profileBuffer(l []profileEntry) *tree.Node {
 	a := array()
 	for _, e := range l {
-		a.Add(structure(octets(dlmsTime(e.t)), u32(uint32(e.value))))
+		a.Add(structure(octets(dlmsTime(e.time())), u32(e.value)))
 	}
 	return a
 }
@@ -200,11 +200,11 @@ func (x *exec) bufferRows(k objKey, elem *dtype) *tree.Node {
 		}
 	case o[2] == 99 && o[3] == 1:
 		for _, e := range x.st.profile {
-			a.Add(elem.row(x, zclUTC(e.t), 0, e.value))
+			a.Add(elem.row(x, uint64(e.at), 0, uint64(e.value)))
 		}
 	case o[2] == 98 && o[3] == 1:
 		for _, e := range x.st.daily {
-			a.Add(elem.row(x, zclUTC(e.t), 0, e.value))
+			a.Add(elem.row(x, uint64(e.at), 0, uint64(e.value)))
 		}
 	}
 	return a

@@ -57,16 +57,16 @@ func (x *exec) sampledData(cid byte, pl *tree.Node, now time.Time) (byte, byte, 
 		if id == sampleDailyConsumed {
 			l, iv = x.st.daily, sampleIntervalDaily
 		}
-		if len(l) < 2 || earliest < zclUTC(l[0].t) {
+		if len(l) < 2 || earliest < uint64(l[0].at) {
 			return defaultResponse(cid, zclNotFound)
 		}
 		i := 0
-		for i < len(l)-1 && zclUTC(l[i].t) < earliest {
+		for i < len(l)-1 && uint64(l[i].at) < earliest {
 			i++
 		}
-		start, interval = zclUTC(l[i].t), iv
+		start, interval = uint64(l[i].at), iv
 		for ; i < len(l)-1 && len(samples) < n; i++ {
-			samples = append(samples, (l[i+1].value-l[i].value)&0xFFFFFF)
+			samples = append(samples, uint64(l[i+1].value-l[i].value)&0xFFFFFF)
 		}
 	case sampleNetworkDataLog:
 		s := x.st.netLog

@@ -38,7 +38,7 @@ func TestSnapshotsAndSampledData(t *testing.T) {
 	}
 	// Get Sampled Data: profile id 0 from a start inside the log; an
 	// unknown session is NOT_FOUND
-	start := zclUTC(d.st.profile[10].t)
+	start := uint64(d.st.profile[10].at)
 	sd := func(id uint64) *tree.Node {
 		return named("payload", "zcl-payload", nil, named("sample-id", "uint16", id), named("earliest-sample-time", "UTC", start),
 			named("sample-type", "enum8", uint64(0)), named("number-of-samples", "uint16", uint64(48)))
