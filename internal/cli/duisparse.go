@@ -8,7 +8,6 @@ import (
 	"github.com/beevik/etree"
 	"github.com/spf13/cobra"
 
-	"github.com/opendcc/opendcc/gbcs"
 	"github.com/opendcc/opendcc/internal/xmlsafe"
 )
 
@@ -16,23 +15,20 @@ import (
 // in a DUIS response, alert or signed pre-command.
 func newDUISParseCmd() *cobra.Command {
 	var keys []string
+	var smkiURL string
 	var asJSON bool
 	c := &cobra.Command{
-		Use:   "parse [--keys DIR|KEYSTORE.json|dccboxed]... [--json] FILE...",
+		Use:   "parse [--keys DIR|KEYSTORE.json|dccboxed]... [--smki URL] [--json] FILE...",
 		Short: "Decode the GBCS payloads inside DUIS responses, alerts and signed pre-commands",
 		Long: `Finds every GBCSPayload element (ResponseMessage, DeviceAlertMessage, FutureDatedDeviceAlertMessage,
 PreCommand, SignedPreCommand, ...) and decodes it as "opendcc gbcs parse" does, with the same
---keys and --json. Exit status 1 when a payload fails to parse or a check is invalid, 2 when the
+--keys, --smki and --json. Exit status 1 when a payload fails to parse or a check is invalid, 2 when the
 file is not a usable DUIS document.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var sec *gbcs.Security
-			if len(keys) > 0 {
-				ks, err := loadKeyring(keys)
-				if err != nil {
-					return exitf(exitUsage, "%v", err)
-				}
-				sec = gbcs.NewSecurity(ks, 0)
+			sec, err := gbcsSecurity(keys, smkiURL, cmd.ErrOrStderr())
+			if err != nil {
+				return exitf(exitUsage, "%v", err)
 			}
 			var inputs []gbcsInput
 			for _, f := range args {
@@ -60,6 +56,7 @@ file is not a usable DUIS document.`,
 		},
 	}
 	c.Flags().StringSliceVar(&keys, "keys", nil, `keys: RTDS key folder, DCC Boxed keystore JSON, or "dccboxed" (repeatable)`)
+	c.Flags().StringVar(&smkiURL, "smki", "", smkiFlagUsage)
 	c.Flags().BoolVar(&asJSON, "json", false, "print one JSON object per payload, then a summary object")
 	return c
 }

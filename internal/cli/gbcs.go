@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/opendcc/opendcc/client"
 	"github.com/opendcc/opendcc/gbcs"
 	"github.com/opendcc/opendcc/gbcs/payload"
 	"github.com/opendcc/opendcc/internal/dccboxed"
@@ -69,24 +70,23 @@ type gbcsSummary struct {
 
 func newGBCSParseCmd() *cobra.Command {
 	var keys []string
+	var smkiURL string
 	var asJSON bool
 	c := &cobra.Command{
-		Use:   "parse [--keys DIR|KEYSTORE.json|dccboxed]... [--json] INPUT...",
+		Use:   "parse [--keys DIR|KEYSTORE.json|dccboxed]... [--smki URL] [--json] INPUT...",
 		Short: "Decode GBCS messages; with keys, verify MACs and signatures and decrypt",
 		Long: `INPUT is a hex or base64 string, a file (hex, base64 or binary), or a folder (searched
 recursively for *.HEX). With --keys (an RTDS-style key folder <eui16>[-pp]-<ka|ds>.<pem|key>, a DCC
 Boxed keystore JSON, or "dccboxed"; repeatable) MACs and signatures are checked and encrypted
-content decrypted. A check whose key is missing is "unknown", not invalid. Exit status 1 when a
-message fails to parse or a check is invalid.`,
+content decrypted. With --smki (an SMKI repository, e.g. http://127.0.0.1:8083 of DCC Boxed or
+"opendcc serve") the devices' certificates are looked up there as needed. A check whose key is
+missing is "unknown", not invalid. Exit status 1 when a message fails to parse or a check is
+invalid.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var sec *gbcs.Security
-			if len(keys) > 0 {
-				ks, err := loadKeyring(keys)
-				if err != nil {
-					return exitf(exitUsage, "%v", err)
-				}
-				sec = gbcs.NewSecurity(ks, 0)
+			sec, err := gbcsSecurity(keys, smkiURL, cmd.ErrOrStderr())
+			if err != nil {
+				return exitf(exitUsage, "%v", err)
 			}
 			var inputs []gbcsInput
 			for _, a := range args {
@@ -96,8 +96,36 @@ message fails to parse or a check is invalid.`,
 		},
 	}
 	c.Flags().StringSliceVar(&keys, "keys", nil, `keys: RTDS key folder, DCC Boxed keystore JSON, or "dccboxed" (repeatable)`)
+	c.Flags().StringVar(&smkiURL, "smki", "", smkiFlagUsage)
 	c.Flags().BoolVar(&asJSON, "json", false, "print one JSON object per message, then a summary object")
 	return c
+}
+
+const smkiFlagUsage = `SMKI repository URL to look device certificates up in (DCC Boxed: ` + client.DefaultSMKI + `)`
+
+// gbcsSecurity is the GBCS security context of --keys and --smki (nil when
+// neither is given). Failed SMKI lookups are reported on stderr.
+func gbcsSecurity(keys []string, smkiURL string, stderr io.Writer) (*gbcs.Security, error) {
+	var stores gbcs.MultiKeyStore
+	if len(keys) > 0 {
+		ks, err := loadKeyring(keys)
+		if err != nil {
+			return nil, err
+		}
+		stores = append(stores, ks)
+	}
+	if smkiURL != "" {
+		stores = append(stores, client.NewSMKIKeyStore(smkiURL, func(format string, a ...any) {
+			fmt.Fprintf(stderr, "opendcc: "+format+"\n", a...)
+		}))
+	}
+	switch len(stores) {
+	case 0:
+		return nil, nil
+	case 1:
+		return gbcs.NewSecurity(stores[0], 0), nil
+	}
+	return gbcs.NewSecurity(stores, 0), nil
 }
 
 // reportGBCS parses each input and prints the results; shared by

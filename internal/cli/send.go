@@ -46,18 +46,20 @@ type sendJSON struct {
 type gbcsOutcome = client.GBCSMessage
 
 func newSendCmd() *cobra.Command {
-	var server, keystore, listen string
+	var server, keystore, listen, smkiURL string
 	var timeout, allowance time.Duration
 	var asJSON, noWait, fresh, noValidity bool
 	c := &cobra.Command{
-		Use:   "send [--server URL] [--keystore KS] [--listen ADDR] [--timeout D] [--json] FILE|-",
+		Use:   "send [--server URL] [--keystore KS] [--listen ADDR] [--smki URL] [--timeout D] [--json] FILE|-",
 		Short: "Send a DUIS request to a DCC (OpenDCC or DCC Boxed) and wait for its response",
 		Long: `Signs the request if it is not signed by its originator (the counter is kept unless it is 0,
 then it becomes the Unix time in milliseconds, as DCC Boxed does), posts it to the web service its
 command variant needs, runs the critical two-step (CV 4 → Pre-Command signed with the User's GBCS
 key → CV 5) for a critical service sent with CV 1 or 4, verifies the signed answer and, after an
 I99, waits on a local Receive Response Service (--listen, path /duis/response) for the final
-response, whose GBCS payload it decodes. Exit codes in docs/cli.md.`,
+response, whose GBCS payload it decodes: the devices' certificates are looked up in the SMKI
+repository (--smki, DCC Boxed's port 8083; --smki "" not to) so that the device's MAC and
+signature are checked and sensitive data decrypted. Exit codes in docs/cli.md.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			data, err := readInput(cmd, args[0])
@@ -68,11 +70,12 @@ response, whose GBCS payload it decodes. Exit codes in docs/cli.md.`,
 			if err != nil {
 				return exitf(exitUsage, "%v", err)
 			}
-			cl := &client.Client{Server: server, Keystore: store, Timeout: timeout, FreshCounter: fresh, NoValidity: noValidity, Allowance: allowance}
+			cl := &client.Client{Server: server, Keystore: store, Timeout: timeout, FreshCounter: fresh, NoValidity: noValidity, Allowance: allowance, SMKI: smkiURL}
 			if !cmd.Flags().Changed("expiry-allowance") && keystore == dccboxed.KeystoreName {
 				cl.Allowance = dccBoxedAllowance
 			}
 			stderr := cmd.ErrOrStderr()
+			cl.SMKILog = func(format string, a ...any) { fmt.Fprintf(stderr, sendProgressPrefix+format+"\n", a...) }
 			if !asJSON {
 				cl.Progress = func(format string, a ...any) { fmt.Fprintf(stderr, sendProgressPrefix+format+"\n", a...) }
 			}
@@ -124,6 +127,7 @@ response, whose GBCS payload it decodes. Exit codes in docs/cli.md.`,
 	c.Flags().StringVar(&server, "server", defaultDUISServer, "base URL of the DUIS web services")
 	c.Flags().StringVar(&keystore, "keystore", dccboxed.KeystoreName, `keystore: DCC Boxed keystore JSON, a folder, or "dccboxed"`)
 	c.Flags().StringVar(&listen, "listen", client.DefaultListen, "address of the local Receive Response Service (path "+client.DefaultPath+")")
+	c.Flags().StringVar(&smkiURL, "smki", client.DefaultSMKI, `SMKI repository to look device certificates up in, for the GBCS checks ("" none)`)
 	c.Flags().DurationVar(&timeout, "timeout", client.DefaultTimeout, "how long to wait for the asynchronous response")
 	c.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
 	c.Flags().BoolVar(&noWait, "no-wait", false, "stop after the synchronous answer (no listener)")
@@ -209,7 +213,8 @@ func printSendText(w io.Writer, res *client.Result) {
 		fmt.Fprintf(w, "  GBCS %s\n", g.Path)
 		if g.CRA != "" {
 			fmt.Fprintf(w, "    CRA %s, counter %d, %s -> %s\n", g.CRA, g.Counter, g.Originator, g.Recipient)
-			fmt.Fprintf(w, "    message code %s %s, signature %s, decrypted %v\n", g.MessageCode, g.UseCase, g.Signature, g.Decrypted)
+			fmt.Fprintf(w, "    message code %s %s\n", g.MessageCode, g.UseCase)
+			fmt.Fprintf(w, "    MAC %s, signature %s, decrypted %v\n", g.MAC, g.Signature, g.Decrypted)
 		}
 		if g.Error != "" {
 			fmt.Fprintf(w, "    error: %s\n", g.Error)
