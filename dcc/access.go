@@ -84,9 +84,10 @@ type Directory interface {
 
 // Counters is the durable anti-replay record.
 type Counters interface {
-	// Accept records counter as the last accepted from originator if it is
-	// strictly greater than the previous one, and reports whether it was.
-	Accept(originator eui.EUI64, counter uint64) (bool, error)
+	// Accept records counter as the last accepted from originator for
+	// target if it is strictly greater than the previous one, and reports
+	// whether it was.
+	Accept(originator, target eui.EUI64, counter uint64) (bool, error)
 }
 
 // Response codes OpenDCC returns where the public sources name none
@@ -265,12 +266,12 @@ func (ac *AccessControl) Check(r Request) (*Accepted, error) {
 	// only the request that goes to a device (or the non-device request)
 	// consumes the counter; see docs/processing.md.
 	if r.CV != duis.CVTransform {
-		ok, err := ac.Counters.Accept(r.ID.Originator, r.ID.Counter)
+		ok, err := ac.Counters.Accept(r.ID.Originator, r.ID.Target, r.ID.Counter)
 		if err != nil {
 			return nil, err
 		}
 		if !ok {
-			return nil, reject(CodeStaleCounter, "counter %d is not greater than the last accepted from %s", r.ID.Counter, r.ID.Originator)
+			return nil, reject(CodeStaleCounter, "counter %d is not greater than the last accepted from %s for %s", r.ID.Counter, r.ID.Originator, r.ID.Target)
 		}
 	}
 	return acc, nil

@@ -54,16 +54,17 @@ func (m *memDirectory) Eligible(user eui.EUI64, role duis.Role, device eui.EUI64
 
 type memCounters struct {
 	mu   sync.Mutex
-	last map[eui.EUI64]uint64
+	last map[[2]eui.EUI64]uint64
 }
 
-func (c *memCounters) Accept(o eui.EUI64, n uint64) (bool, error) {
+func (c *memCounters) Accept(o, t eui.EUI64, n uint64) (bool, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if last, ok := c.last[o]; ok && n <= last {
+	k := [2]eui.EUI64{o, t}
+	if last, ok := c.last[k]; ok && n <= last {
 		return false, nil
 	}
-	c.last[o] = n
+	c.last[k] = n
 	return true, nil
 }
 
@@ -85,7 +86,7 @@ func fixture() (*AccessControl, *memDirectory) {
 			newMeter: {duis.RoleIS: {user: supplier, from: t0.Add(-time.Hour)}},
 		},
 	}
-	return &AccessControl{Dir: dir, Counters: &memCounters{last: map[eui.EUI64]uint64{}}, DCC: acb, Now: func() time.Time { return t0 }}, dir
+	return &AccessControl{Dir: dir, Counters: &memCounters{last: map[[2]eui.EUI64]uint64{}}, DCC: acb, Now: func() time.Time { return t0 }}, dir
 }
 
 func req(t *testing.T, originator, target eui.EUI64, counter uint64, srv string, cv duis.CommandVariant, ep Endpoint) Request {

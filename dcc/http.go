@@ -181,7 +181,7 @@ func (h *Handler) process(ctx context.Context, data []byte, ep Endpoint) ([]byte
 			}
 		}
 		if prep.command != nil && !prep.held {
-			if err := h.Pipeline.enqueue(ctx, p.ID.Canonical()); err != nil {
+			if err := h.Pipeline.enqueueCommand(ctx, p.ID.Canonical(), prep.device, prep.command); err != nil {
 				// Recorded: the pipeline republishes accepted requests.
 				h.log().Warn("queueing an accepted request failed; it is sent on recovery", "request", p.ID.Canonical(), "err", err)
 			}
@@ -246,6 +246,14 @@ func (h *Handler) recordPrepared(ctx context.Context, tx store.Repos, acc *Accep
 	if r.GBCS == nil {
 		r.GBCS = prep.local
 	}
+	// The deadline is set now (E21 if no answer by then, whatever happened
+	// to the send): a send redelivered after a crash at worst repeats the
+	// command, which the device refuses as a replay.
+	start := now
+	if !acc.Execute.IsZero() && !acc.Cancellation() && acc.Execute.After(now) && acc.SRV.FutureDated != duis.FutureDatedDevice {
+		start = acc.Execute
+	}
+	r.Deadline = start.Add(h.Pipeline.deadline())
 	if err := tx.Requests().InsertRequest(ctx, r); err != nil {
 		return err
 	}

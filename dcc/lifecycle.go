@@ -18,7 +18,7 @@ import (
 //
 //   - 8.11 Update HAN Device Log, Add: the device is on the comms hub's
 //     whitelist — its CHF becomes the target hub and a Pending device
-//     becomes Whitelisted; Remove: the association is dropped.
+//     becomes Whitelisted (Remove changes only the hub's whitelist).
 //   - 8.1.1 Commission Device: the device becomes Commissioned.
 //   - 8.7.1 / 8.7.2 Join: a type 1 device (PPMID, HCALCS, IHD, CAD) joined
 //     to a meter records that meter (either way round); 8.8.x Unjoin drops
@@ -70,13 +70,10 @@ func lifecycle(ctx context.Context, tx store.Repos, r store.Request, now time.Ti
 				_, err = inv.SetStatus(ctx, d.ID, store.StatusPending, store.StatusWhitelisted, now, reason)
 			}
 			return err
-		case "Remove":
-			if d.CHF == target.ID {
-				d.CHF = eui.EUI64{}
-				_, err = inv.UpdateDevice(ctx, d)
-			}
-			return err
 		}
+		// Remove takes the device off the hub's whitelist (the hub's own
+		// state); the inventory keeps where it is installed until 8.3 or
+		// 8.4 changes that.
 	case "8.7.1", "8.7.2", "8.8.1", "8.8.2":
 		var j *duis.JoinOrUnjoinDevice
 		for _, x := range []*duis.JoinOrUnjoinDevice{body.JoinServiceCritical, body.JoinServiceNonCritical, body.UnjoinServiceCritical, body.UnjoinServiceNonCritical} {

@@ -12,7 +12,7 @@ type Metrics struct {
 	Requests        *prometheus.CounterVec   // by SRV and synchronous response code
 	RequestSeconds  *prometheus.HistogramVec // synchronous answer time by endpoint
 	Finals          *prometheus.CounterVec   // final outcomes of device requests by code
-	DeviceSeconds   prometheus.Histogram     // sent → device response matched
+	DeviceSeconds   prometheus.Histogram     // accepted → device response matched
 	Deliveries      *prometheus.CounterVec   // POSTs to Users by result (delivered, retry)
 	DroppedMessages *prometheus.CounterVec   // device messages dropped, by reason
 }
@@ -28,7 +28,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Finals: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "opendcc_device_final_total",
 			Help: "Final outcomes of device requests (I0, E20, E21), by code."}, []string{"code"}),
 		DeviceSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "opendcc_device_roundtrip_seconds",
-			Help:    "Time from sending a command to matching the device's response.",
+			Help:    "Time from accepting a device request to matching the device's response.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 16)}),
 		Deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "opendcc_delivery_attempts_total",
 			Help: "POSTs of responses and alerts to Users' Receive Response Service, by result."}, []string{"result"}),

@@ -287,7 +287,7 @@ func TestNonDeviceServices(t *testing.T) {
 				tt.check(t, f, r)
 			}
 			rq, err := f.store.Requests().RequestByCounter(ctx, tt.who, counter)
-			last, _, _ := f.store.Counters().Last(ctx, store.CounterKey{Space: CounterSpace, Originator: tt.who})
+			last, _, _ := f.store.Counters().Last(ctx, RequestCounterKey(tt.who, acb))
 			switch {
 			case tt.code == "I99":
 				// Carried out, recorded and final; the counter is consumed.

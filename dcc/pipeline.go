@@ -90,6 +90,8 @@ type Pipeline struct {
 
 	owner  string
 	wake   chan struct{}
+	fast   chan struct{} // bounds the direct posts in flight
+	urls   sync.Map      // eui.EUI64 → cachedURL
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	subs   []bus.Subscription
@@ -125,6 +127,7 @@ type prepared struct {
 	pre     []byte // the Pre-Command (CV 4)
 	code    string // synchronous response code (I99, or I0 for CV 2/3/4/6/7)
 	held    bool   // future-dated in the DSP pattern: released by the hold loop
+	device  store.Device
 }
 
 // errUnsupported wraps a mapping OpenDCC cannot build yet (HTTP 501).
@@ -149,7 +152,14 @@ func deviceInfo(d store.Device) transform.DeviceInfo {
 // SRV), inside tx: a command the ACB sends on the User's behalf takes the
 // ACB's next originator counter.
 func (p *Pipeline) build(ctx context.Context, tx store.Repos, acc *Accepted, req *duis.Request, dev store.Device, now time.Time) (*gbcs.Message, error) {
-	opts := transform.Options{ACB: p.ACB, UserRole: acc.Role, Now: now}
+	opts := transform.Options{ACB: p.ACB, UserRole: acc.Role, Now: now,
+		OtherDeviceType: func(id eui.EUI64) (transform.DeviceType, bool) {
+			d, err := tx.Inventory().GetDevice(ctx, id)
+			if err != nil {
+				return "", false
+			}
+			return transform.DeviceType(d.Type), true
+		}}
 	if acc.SRV.Variant == "9.1" {
 		n, err := rand.Int(rand.Reader, big.NewInt(10000))
 		if err != nil {
@@ -267,7 +277,7 @@ func (p *Pipeline) prepare(ctx context.Context, tx store.Repos, acc *Accepted, m
 		}
 	}
 	req := msg.Request
-	out := &prepared{code: "I99"}
+	out := &prepared{code: "I99", device: dev}
 	var m *gbcs.Message
 	switch acc.CV {
 	case duis.CVTransform:
@@ -392,6 +402,7 @@ func (p *Pipeline) Start(ctx context.Context) error {
 	}
 	p.owner = fmt.Sprintf("pipeline-%d", time.Now().UnixNano())
 	p.wake = make(chan struct{}, 1)
+	p.fast = make(chan struct{}, 64)
 	if err := p.Bus.EnsureStream(ctx, bus.Stream{Name: StreamName, Subjects: []string{"dcc.>"}}); err != nil {
 		return err
 	}
@@ -461,9 +472,31 @@ func (p *Pipeline) republish(ctx context.Context) error {
 	}
 }
 
-// enqueue publishes an accepted request for sending.
+// sendMsg is the bus message of dcc.send: the request ID, and when the
+// acceptor has them, the device and the command, so that sending needs no
+// store read.
+type sendMsg struct {
+	ID      string        `json:"id"`
+	Device  *store.Device `json:"device,omitempty"`
+	Command []byte        `json:"command,omitempty"`
+}
+
+// enqueue publishes an accepted request for sending (the sender reads it).
 func (p *Pipeline) enqueue(ctx context.Context, id string) error {
-	_, _, err := p.Bus.Publish(ctx, subjectSend, []byte(id), bus.WithMsgID("send:"+id))
+	return p.publishSend(ctx, sendMsg{ID: id})
+}
+
+// enqueueCommand publishes an accepted request with its command.
+func (p *Pipeline) enqueueCommand(ctx context.Context, id string, d store.Device, cmd []byte) error {
+	return p.publishSend(ctx, sendMsg{ID: id, Device: &d, Command: cmd})
+}
+
+func (p *Pipeline) publishSend(ctx context.Context, m sendMsg) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	_, _, err = p.Bus.Publish(ctx, subjectSend, b, bus.WithMsgID("send:"+m.ID))
 	return err
 }
 
@@ -475,35 +508,56 @@ func (p *Pipeline) Receive(ctx context.Context, raw []byte) error {
 }
 
 func (p *Pipeline) handleSend(ctx context.Context, m bus.Msg) {
-	id := string(m.Data())
-	if err := p.send(ctx, id); err != nil {
-		p.log().Warn("device send failed; will retry", "request", id, "err", err)
+	var sm sendMsg
+	if err := json.Unmarshal(m.Data(), &sm); err != nil {
+		p.log().Warn("dropping a malformed send message", "err", err)
+		m.Term()
+		return
+	}
+	if err := p.send(ctx, sm); err != nil {
+		p.log().Warn("device send failed; will retry", "request", sm.ID, "err", err)
 		m.Nak(time.Second)
 		return
 	}
 	m.Ack(ctx)
 }
 
-func (p *Pipeline) send(ctx context.Context, id string) error {
-	rs := p.Store.Requests()
-	r, err := rs.GetRequest(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
+// send hands the command to the WAN. The request stays accepted with the
+// deadline set at acceptance; a redelivered send repeats the command, which
+// the device refuses as a replay (docs/processing.md).
+func (p *Pipeline) send(ctx context.Context, sm sendMsg) error {
+	if sm.Device == nil || sm.Command == nil {
+		r, err := p.Store.Requests().GetRequest(ctx, sm.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if r.State != store.RequestAccepted && r.State != store.RequestSent {
+			return nil // final already
+		}
+		dev, err := p.Store.Inventory().GetDevice(ctx, r.Target)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if err == nil {
+			sm.Device = &dev
+		}
+		sm.Command = r.GBCS
+	}
+	var err error
+	if sm.Device == nil {
+		err = errors.New("the device is no longer in the inventory")
+	} else {
+		err = p.Transport.Send(ctx, *sm.Device, sm.Command)
 	}
 	if err != nil {
-		return err
-	}
-	now := p.now()
-	ok, err := rs.MarkSent(ctx, id, now, now.Add(p.deadline()))
-	if err != nil || !ok {
-		return err // !ok: sent already (a redelivery), or final
-	}
-	dev, err := p.Store.Inventory().GetDevice(ctx, r.Target)
-	if err == nil {
-		err = p.Transport.Send(ctx, dev, r.GBCS)
-	}
-	if err != nil {
-		p.log().Info("device unreachable", "request", id, "err", err)
+		p.log().Info("device unreachable", "request", sm.ID, "err", err)
+		r, gerr := p.Store.Requests().GetRequest(ctx, sm.ID)
+		if gerr != nil {
+			return ignoreNotFound(gerr)
+		}
 		return p.finish(ctx, r, store.RequestFailed, "E20", nil)
 	}
 	return nil
@@ -529,6 +583,11 @@ func (p *Pipeline) finish(ctx context.Context, r store.Request, s store.RequestS
 		return err
 	}
 	var done bool
+	msg := store.OutboxMessage{ID: parts.ResponseID, Recipient: r.Originator,
+		Kind: "response", RequestID: r.ID, Payload: doc, CreatedAt: now,
+		// Due a little later: finish posts it at once itself, the delivery
+		// loop only retries what that did not deliver.
+		NextAttempt: now.Add(fastPathGrace)}
 	err = p.Store.InTx(ctx, func(tx store.Repos) error {
 		ok, err := tx.Requests().Finish(ctx, r.ID, s, code, gbcsResponse, now)
 		if err != nil || !ok {
@@ -540,15 +599,69 @@ func (p *Pipeline) finish(ctx context.Context, r store.Request, s store.RequestS
 			}
 		}
 		done = true
-		_, err = tx.Outbox().Enqueue(ctx, store.OutboxMessage{ID: parts.ResponseID, Recipient: r.Originator,
-			Kind: "response", RequestID: r.ID, Payload: doc, CreatedAt: now, NextAttempt: now})
+		_, err = tx.Outbox().Enqueue(ctx, msg)
 		return err
 	})
 	if done {
-		p.Metrics.final(code, r.SentAt, now)
-		p.poke()
+		p.Metrics.final(code, r.AcceptedAt, now)
+		p.deliverNow(msg)
 	}
 	return err
+}
+
+// urlTTL is how long a User's Receive Response Service URL is cached: a
+// change through the admin API reaches delivery within it.
+const urlTTL = 5 * time.Second
+
+type cachedURL struct {
+	url string
+	at  time.Time
+}
+
+// responseURL is the User's Receive Response Service URL ("" if none).
+func (p *Pipeline) responseURL(ctx context.Context, user eui.EUI64) string {
+	now := time.Now()
+	if v, ok := p.urls.Load(user); ok && now.Sub(v.(cachedURL).at) < urlTTL {
+		return v.(cachedURL).url
+	}
+	u, err := p.Store.Users().GetUser(ctx, user)
+	if err != nil {
+		return ""
+	}
+	p.urls.Store(user, cachedURL{u.ResponseURL, now})
+	return u.ResponseURL
+}
+
+// fastPathGrace is how long a freshly queued response waits for the
+// direct post before the delivery loop may claim it.
+const fastPathGrace = 10 * time.Second
+
+// deliverNow posts a freshly queued message at once, off the caller's
+// goroutine (bounded); what fails is made due for the delivery loop, which
+// retries with backoff.
+func (p *Pipeline) deliverNow(m store.OutboxMessage) {
+	select {
+	case p.fast <- struct{}{}:
+	default:
+		p.poke() // too many in flight: the loop takes it
+		return
+	}
+	p.wg.Add(1)
+	go func() {
+		defer func() { <-p.fast; p.wg.Done() }()
+		ctx := context.Background()
+		url := m.URL
+		if url == "" {
+			url = p.responseURL(ctx, m.Recipient)
+		}
+		if url != "" && post(ctx, p.Client, url, m.Payload) == nil {
+			p.Store.Outbox().Delivered(ctx, m.ID, p.now())
+			p.Metrics.delivery("delivered")
+			return
+		}
+		p.Metrics.delivery("retry")
+		p.Store.Outbox().Requeue(ctx, m.ID, p.now().Add(time.Second))
+	}()
 }
 
 // responseID is target:originator:counter for a RequestID
@@ -719,9 +832,7 @@ func (p *Pipeline) deliveryLoop(ctx context.Context) {
 func (p *Pipeline) deliver(ctx context.Context, m store.OutboxMessage) {
 	url := m.URL
 	if url == "" {
-		if u, err := p.Store.Users().GetUser(ctx, m.Recipient); err == nil {
-			url = u.ResponseURL
-		}
+		url = p.responseURL(ctx, m.Recipient)
 	}
 	err := errors.New("the User has no Receive Response Service URL")
 	if url != "" {

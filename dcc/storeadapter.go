@@ -139,7 +139,16 @@ func (s *StoreDirectory) mpxns(id eui.EUI64) ([]string, error) {
 	return out, nil
 }
 
-// Accept records the RequestID counter durably (space CounterSpace).
-func (s *StoreDirectory) Accept(originator eui.EUI64, counter uint64) (bool, error) {
-	return s.Repos.Counters().Accept(s.ctx(), store.CounterKey{Space: CounterSpace, Originator: originator}, counter)
+// Accept records the RequestID counter durably, per originator and target
+// (space CounterSpace + ":" + target): what a device enforces on its own
+// commands, and what lets one User's requests to different devices arrive
+// in any order (docs/processing.md).
+func (s *StoreDirectory) Accept(originator, target eui.EUI64, counter uint64) (bool, error) {
+	return s.Repos.Counters().Accept(s.ctx(), RequestCounterKey(originator, target), counter)
+}
+
+// RequestCounterKey is the store key of the anti-replay counter of
+// originator's requests to target.
+func RequestCounterKey(originator, target eui.EUI64) store.CounterKey {
+	return store.CounterKey{Space: CounterSpace + ":" + target.String(), Originator: originator}
 }

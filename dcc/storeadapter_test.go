@@ -153,7 +153,7 @@ func TestStoreAdapterAntiReplay(t *testing.T) {
 			t.Errorf("step %d counter %d: %v, want %q", i, c.counter, err, c.code)
 		}
 	}
-	last, ok, err := s.Counters().Last(context.Background(), store.CounterKey{Space: CounterSpace, Originator: supplier})
+	last, ok, err := s.Counters().Last(context.Background(), RequestCounterKey(supplier, esme))
 	if err != nil || !ok || last != 1<<64-1 {
 		t.Errorf("stored counter %d %v %v", last, ok, err)
 	}
@@ -174,5 +174,16 @@ func TestStoreAdapterAntiReplay(t *testing.T) {
 	}
 	if _, err := ac2.Check(req(t, supplier, esme, 600, "1.1.1", 5, EndpointSend)); err == nil {
 		t.Error("replayed CV 5 accepted")
+	}
+	// Counters are per target: requests to different devices may arrive
+	// in any order; to one device they may not.
+	if _, err := ac2.Check(req(t, supplier, esme, 700, "4.1.1", 1, EndpointSend)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ac2.Check(req(t, supplier, gsme, 650, "4.1.2", 1, EndpointSend)); err != nil {
+		t.Errorf("older counter to another device: %v", err)
+	}
+	if _, err := ac2.Check(req(t, supplier, esme, 650, "4.1.1", 1, EndpointSend)); err == nil {
+		t.Error("older counter to the same device accepted")
 	}
 }

@@ -276,9 +276,11 @@ func TestNegativeChecksNeverReachADevice(t *testing.T) {
 			e.accept(t, doc)
 			return doc
 		}},
-		{name: "E1003 replay/an older counter", code: "E1003", build: func(t *testing.T) []byte {
+		// Counters are per originator and target (docs/processing.md): an
+		// older counter to the same device is refused.
+		{name: "E1003 replay/an older counter to the same device", code: "E1003", build: func(t *testing.T) []byte {
 			old := e.signed(t, readRegistersTpl, supplier1, &otherESME)
-			e.accept(t, e.signed(t, readRegistersTpl, supplier1, nil))
+			e.accept(t, e.signed(t, readRegistersTpl, supplier1, &otherESME))
 			return old
 		}},
 		// Critical flow: the Signed Pre-Command.
