@@ -88,7 +88,8 @@ later one), final response codes, missing finals.`,
 	c.Flags().DurationVar(&o.Duration, "duration", 10*time.Second, "measured window")
 	c.Flags().DurationVar(&o.Warmup, "warmup", 2*time.Second, "load before the window (not measured)")
 	c.Flags().IntVar(&o.Concurrency, "concurrency", 32, "posting workers")
-	c.Flags().StringVar(&targets, "targets", "", "comma-separated device EUIs (default the RTDS ESME 00-DB-12-34-56-78-90-A0 and 00-DB-12-34-56-78-90-A6)")
+	c.Flags().StringVar(&targets, "targets", "", "comma-separated device EUIs (default: --meters meters added to the inventory)")
+	c.Flags().IntVar(&o.Meters, "meters", 256, "electricity meters added to the inventory to spread the requests over")
 	c.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
 	c.Flags().StringVar(&profile, "cpuprofile", "", "write a pprof CPU profile of the window to FILE")
 	return c

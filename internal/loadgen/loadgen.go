@@ -42,6 +42,7 @@ import (
 	"github.com/opendcc/opendcc/internal/dccboxed"
 	"github.com/opendcc/opendcc/server"
 	"github.com/opendcc/opendcc/smki"
+	"github.com/opendcc/opendcc/store"
 	"github.com/opendcc/opendcc/wan"
 	"github.com/opendcc/opendcc/xmldsig"
 )
@@ -60,7 +61,14 @@ type Options struct {
 	Duration    time.Duration // measured window (default 10 s)
 	Warmup      time.Duration // load before the window, not measured (default 2 s)
 	Concurrency int           // posting workers (default 32)
-	Targets     []string      // device EUIs (default DefaultTargets)
+	Targets     []string      // device EUIs (default: Meters added meters)
+	// Meters is how many electricity meters the run adds to the profile's
+	// inventory (Commissioned, on the profile's comms hub, on its MPAN, so
+	// the supplier is eligible) and spreads the requests over when Targets
+	// is empty (default 256). Anti-replay is per originator and device, so
+	// concurrent requests to one device may overtake each other and be
+	// refused E1003; many devices is the realistic load.
+	Meters int
 	// WarmupRate sizes the warm-up's pool of pre-signed requests
 	// (Warmup × WarmupRate, default 5,000/s). The window's pool is sized
 	// from the rate measured in the warm-up (× Headroom, default 2), so
@@ -127,8 +135,8 @@ func (o *Options) defaults() {
 	if o.Concurrency <= 0 {
 		o.Concurrency = 32
 	}
-	if len(o.Targets) == 0 {
-		o.Targets = DefaultTargets
+	if len(o.Targets) == 0 && o.Meters <= 0 {
+		o.Meters = 256
 	}
 	if o.WarmupRate <= 0 {
 		o.WarmupRate = 5000
@@ -223,6 +231,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, fmt.Errorf("loadgen: starting the server: %w", err)
 	}
 	defer srv.Close()
+	if len(r.o.Targets) == 0 {
+		if r.o.Targets, err = addMeters(ctx, srv, r.o.Meters); err != nil {
+			return nil, err
+		}
+	}
 	r.url = srv.DUISURL + "/api/v1/serviceS"
 	tr := &http.Transport{MaxIdleConns: 2 * o.Concurrency, MaxIdleConnsPerHost: 2 * o.Concurrency, IdleConnTimeout: time.Minute}
 	defer tr.CloseIdleConnections()
@@ -564,4 +577,22 @@ func CryptoFloor() (verify, sign float64) {
 	slices.Sort(vs)
 	slices.Sort(ss)
 	return vs[len(vs)/2], ss[len(ss)/2]
+}
+
+// addMeters adds n Commissioned ESMEs to the inventory on the profile's
+// comms hub and MPAN and returns their EUIs.
+func addMeters(ctx context.Context, srv *server.Server, n int) ([]string, error) {
+	hub := eui.MustParse("00-DB-12-34-56-78-90-A2")
+	since := time.Now().Add(-24 * time.Hour)
+	var out []string
+	for i := 0; i < n; i++ {
+		id := eui.EUI64{0x00, 0xDB, 0x12, 0x34, 0xFE, 0x00, byte(i >> 8), byte(i)}
+		d := store.Device{ID: id, Type: store.DeviceESME, Status: store.StatusCommissioned, StatusSince: since,
+			CHF: hub, ImportMPxN: "1100000000001", ESMEVariant: "A"}
+		if err := srv.Store.Inventory().AddDevice(ctx, d, "loadgen"); err != nil {
+			return nil, fmt.Errorf("loadgen: adding meter %s: %w", id, err)
+		}
+		out = append(out, id.String())
+	}
+	return out, nil
 }
