@@ -110,3 +110,12 @@ func (x *exec) sampledData(cid byte, pl *tree.Node, now time.Time) (byte, byte, 
 		named("sample-type", "enum8", uint64(0)), named("sample-request-interval", "uint16", interval),
 		named("number-of-samples", "uint16", uint64(len(samples))), ents)
 }
+
+// StartNetworkDataLog starts a Network Data Log session on a gas meter as
+// a GCS31 Start Sampling command would (for set-ups: a device a network
+// operator has been investigating).
+func (d *Device) StartNetworkDataLog(start time.Time, interval time.Duration, max int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.state().netLog = &netDataLog{start, interval, max}
+}
