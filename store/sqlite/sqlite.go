@@ -34,6 +34,10 @@ type Options struct {
 	Synchronous string
 	// Readers is the size of the read pool (default: 2 × GOMAXPROCS, ≥ 4).
 	Readers int
+	// NoGroupCommit runs every transaction (and every write outside one)
+	// in its own SQLite transaction instead of grouping concurrent ones
+	// into one commit (see groupcommit.go).
+	NoGroupCommit bool
 }
 
 // Open opens (creating if needed) the database file at path and migrates it.
@@ -83,6 +87,9 @@ func Open(ctx context.Context, path string, opts Options) (*sqlcore.Store, error
 	r.SetMaxOpenConns(opts.Readers)
 	r.SetMaxIdleConns(opts.Readers)
 	b := &backend{r: r, w: w, rc: &stmtCache{db: r, m: map[string]*sql.Stmt{}}, wc: &stmtCache{db: w, m: map[string]*sql.Stmt{}}}
+	if !opts.NoGroupCommit {
+		b.gc = newCommitter(b)
+	}
 	d := &sqlcore.Dialect{Name: "sqlite", Greatest: "max"}
 	sub, _ := fs.Sub(migrations, "migrations")
 	if err := sqlcore.Migrate(ctx, d, b, sub, func(ctx context.Context, q sqlcore.Querier, script string) error {
@@ -100,12 +107,25 @@ var _ store.Store = (*sqlcore.Store)(nil)
 type backend struct {
 	r, w   *sql.DB
 	rc, wc *stmtCache
+	gc     *committer // nil: one SQLite transaction per InTx
 }
 
 func (b *backend) Reader() sqlcore.Querier { return dbq{e: b.r, c: b.rc} }
-func (b *backend) Writer() sqlcore.Querier { return dbq{e: b.w, c: b.wc} }
+
+// Writer runs writes outside a transaction: with group commit each Exec
+// and QueryRow is an item of a group (its own savepoint), Query (used for
+// UPDATE … RETURNING claims) runs on its own.
+func (b *backend) Writer() sqlcore.Querier {
+	if b.gc != nil {
+		return gcWriter{b: b, direct: dbq{e: b.w, c: b.wc}}
+	}
+	return dbq{e: b.w, c: b.wc}
+}
 
 func (b *backend) Close() error {
+	if b.gc != nil {
+		b.gc.close()
+	}
 	b.rc.close()
 	b.wc.close()
 	return errors.Join(b.r.Close(), b.w.Close())
@@ -155,7 +175,15 @@ func (c *stmtCache) close() {
 	c.m = map[string]*sql.Stmt{}
 }
 
-func (b *backend) InTx(ctx context.Context, fn func(q sqlcore.Querier) error) (err error) {
+func (b *backend) InTx(ctx context.Context, fn func(q sqlcore.Querier) error) error {
+	if b.gc != nil {
+		return b.gc.do(ctx, fn)
+	}
+	return b.inTx(ctx, fn)
+}
+
+// inTx runs fn in its own SQLite transaction.
+func (b *backend) inTx(ctx context.Context, fn func(q sqlcore.Querier) error) (err error) {
 	tx, err := b.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -196,6 +224,10 @@ type dbq struct {
 	c      *stmtCache
 	tx     *sql.Tx
 	missed *missed
+	// keep: run statements without the caller's cancellation (a group's
+	// transaction is shared: an interrupted statement would roll back the
+	// other items' writes too).
+	keep bool
 }
 
 type missed struct {
@@ -225,6 +257,9 @@ func (q dbq) stmt(ctx context.Context, s string) (*sql.Stmt, error) {
 }
 
 func (q dbq) Exec(ctx context.Context, s string, args ...any) (int64, error) {
+	if q.keep {
+		ctx = context.WithoutCancel(ctx)
+	}
 	st, err := q.stmt(ctx, s)
 	if err != nil {
 		return 0, err
@@ -237,6 +272,9 @@ func (q dbq) Exec(ctx context.Context, s string, args ...any) (int64, error) {
 }
 
 func (q dbq) QueryRow(ctx context.Context, s string, args ...any) sqlcore.Row {
+	if q.keep {
+		ctx = context.WithoutCancel(ctx)
+	}
 	st, err := q.stmt(ctx, s)
 	if err != nil {
 		return errRow{err}
@@ -245,6 +283,9 @@ func (q dbq) QueryRow(ctx context.Context, s string, args ...any) sqlcore.Row {
 }
 
 func (q dbq) Query(ctx context.Context, s string, args ...any) (sqlcore.Rows, error) {
+	if q.keep {
+		ctx = context.WithoutCancel(ctx)
+	}
 	st, err := q.stmt(ctx, s)
 	if err != nil {
 		return nil, err

@@ -45,6 +45,7 @@ func Run(t *testing.T, open Opener) {
 		{"Holds", testHolds},
 		{"Transactions", testTransactions},
 		{"TransactionsConcurrent", testTransactionsConcurrent},
+		{"TransactionsFailingAmongConcurrent", testTransactionsFailingAmongConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1124,4 +1125,80 @@ func testTransactionsConcurrent(t *testing.T, s store.Store) {
 		t.Fatalf("accepted %d, requests %v, outbox %+v", acceptedN.Load(), counts, st)
 	}
 	t.Logf("%d accepted of %d attempts", acceptedN.Load(), G*N)
+}
+
+// testTransactionsFailingAmongConcurrent: transactions that fail (or
+// panic) among concurrent ones that commit leave nothing written and their
+// counters unconsumed, whatever the store groups into one commit; writes
+// outside transactions interleave.
+func testTransactionsFailingAmongConcurrent(t *testing.T, s store.Store) {
+	errCheck := errors.New("check failed")
+	const n = 120
+	failed := func(i int) bool { return i%5 == 1 || (i%5 == 2 && i%3 == 0) }
+	req := func(i int) store.Request { return NewRequest(uint64(100+i), uint64(1000+i)) }
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	oks := make([]bool, n)
+	panics := make([]any, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			if i%7 == 0 {
+				if _, err := s.Outbox().Enqueue(ctx, store.OutboxMessage{ID: fmt.Sprintf("plain:%d", i), Recipient: EUI(1), Payload: []byte{1}}); err != nil {
+					t.Error(err)
+				}
+			}
+			defer func() { panics[i] = recover() }()
+			oks[i], errs[i] = AcceptTx(ctx, s, req(i), func(tx store.Repos) error {
+				switch {
+				case i%5 == 1:
+					return errCheck
+				case failed(i):
+					panic("boom")
+				}
+				return nil
+			})
+		}(i)
+	}
+	wg.Wait()
+	for i := 0; i < n; i++ {
+		r := req(i)
+		_, err := s.Requests().GetRequest(ctx, r.ID)
+		last, consumed, cerr := s.Counters().Last(ctx, store.CounterKey{Space: "duis", Originator: r.Originator})
+		must(t, cerr)
+		switch {
+		case i%5 == 1:
+			wantErr(t, errs[i], errCheck)
+		case failed(i):
+			if panics[i] != "boom" {
+				t.Fatalf("item %d: panic %v, want boom", i, panics[i])
+			}
+		default:
+			must(t, errs[i])
+			if !oks[i] {
+				t.Fatalf("item %d not accepted", i)
+			}
+		}
+		if failed(i) {
+			wantErr(t, err, store.ErrNotFound)
+			if consumed {
+				t.Fatalf("item %d failed but its counter is consumed (%d)", i, last)
+			}
+			if _, err := s.Outbox().GetMessage(ctx, "ack:"+r.ID); !errors.Is(err, store.ErrNotFound) {
+				t.Fatalf("item %d failed but its outbox message exists: %v", i, err)
+			}
+		} else {
+			must(t, err)
+			if !consumed || last != r.Counter {
+				t.Fatalf("item %d: counter %d %v, want %d", i, last, consumed, r.Counter)
+			}
+		}
+	}
+	for i := 0; i < n; i += 7 {
+		ok, err := s.Outbox().Delivered(ctx, fmt.Sprintf("plain:%d", i), T0)
+		if err != nil || !ok {
+			t.Fatalf("plain:%d: %v %v", i, ok, err)
+		}
+	}
 }
