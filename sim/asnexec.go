@@ -78,7 +78,11 @@ func (x *exec) execASN1() ([]byte, error) {
 		}
 		l := aseq()
 		for _, e := range x.st.deviceLog {
-			l.Add(aseq(aoct(e.id[:]), aint(int64(deviceTypeCode(e.typ)))))
+			// an entry whose type has no demonstrated ASN.1 value is
+			// left out rather than given an invented one
+			if v, ok := asnDeviceTypeCode(e.typ); ok {
+				l.Add(aseq(aoct(e.id[:]), aint(int64(v))))
+			}
 		}
 		out = aseq(aint(x.code(faulty)), l)
 	case c == 0x0129: // CS08 activate PPMID/HCALCS firmware
@@ -202,30 +206,62 @@ func (x *exec) replaceAnchors(req *tree.Node) {
 	})
 }
 
-// Device type codes of the CHF device log and join details (GBCS: 0 ESME,
-// 1 HCALCS, 2 PPMID, 3 GSME(?), 5 IHD/CAD …); the simulator's own mapping,
-// consistent in both directions.
+// Two device-type code tables, as the sources give them:
+//
+// deviceTypeCode is the CHF device log's deviceType (DLMS IC104, read by
+// chfDeviceLog): the annex's CCS01 register_device.device_type values
+// (row 1001: 0 ESME, 1 GSME, 13 HCALCS, 128 IHD, 130 CAD, 132 PPMID; 254
+// GPF "the CHF shall support the value 254 for GPF"). The annex gives none
+// for a CHF or an unknown device: 255 marks those (the simulator's marker,
+// not a code of any source; chfDeviceLog needs a value).
+//
+// asnDeviceTypeCode is the ASN.1 device type INTEGER of the join use cases
+// (CS03 other device type, CS07 join details, GCS62/GCS59 GPF device log),
+// as RTDS 4.5.0 shows it (transform.joinDeviceType gives the evidence):
+// 0 GSME, 1 ESME, 3 GPF, 4 HCALCS, 5 PPMID, 6 Type 2 device (IHD). No
+// RTDS value is a CHF's (2 never occurs): a CHF or an unknown device has
+// none (ok false).
 func deviceTypeCode(t Type) int {
 	switch t {
 	case ESME, ESMETwin, ESMEPoly:
 		return 0
-	case HCALCS:
-		return 1
-	case PPMID:
-		return 2
 	case GSME:
-		return 3
-	case GPF:
-		return 4
+		return 1
+	case HCALCS:
+		return 13
 	case IHD:
-		return 5
+		return 128
+	case PPMID:
+		return 132
+	case GPF:
+		return 254
 	}
-	return 6
+	return 255
 }
 
+func asnDeviceTypeCode(t Type) (int, bool) {
+	switch t {
+	case GSME:
+		return 0, true
+	case ESME, ESMETwin, ESMEPoly:
+		return 1, true
+	case GPF:
+		return 3, true
+	case HCALCS:
+		return 4, true
+	case PPMID:
+		return 5, true
+	case IHD:
+		return 6, true
+	}
+	return 0, false
+}
+
+// typeFromCode reads an ASN.1 device type INTEGER (GCS59); a value without
+// a demonstrated type is TypeUnknown.
 func typeFromCode(c int) Type {
-	for _, t := range Types() {
-		if deviceTypeCode(t) == c {
+	for _, t := range []Type{GSME, ESME, GPF, HCALCS, PPMID, IHD} {
+		if v, _ := asnDeviceTypeCode(t); v == c {
 			return t
 		}
 	}

@@ -199,25 +199,6 @@ func init() {
 	builders["CS02f"] = credDetails
 }
 
-func init() {
-	// 8.7.1 / 8.7.2 Join Service: the method (CS03A1/A2/B/C) and the
-	// payload depend on the other device's type, which the request does
-	// not carry (unsupportedWhy["CS03A2"]).
-	join := func(c *ctx, cands []*gbcs.UseCase) (string, error) {
-		names := map[string]bool{}
-		for _, u := range cands {
-			names[u.Name] = true
-		}
-		if len(names) == 1 {
-			return cands[0].Name, nil
-		}
-		return "", &UnsupportedError{SRV: c.srv.Variant, UseCase: joinNames(cands),
-			Reason: "the join method depends on the other device's type (inventory), not in the request; " + unsupportedWhy["CS03A2"]}
-	}
-	choosers["8.7.1"] = join
-	choosers["8.7.2"] = join
-}
-
 func aCtx(tag int, c ...*tree.Node) *tree.Node {
 	return &tree.Node{Type: fmt.Sprintf("[%d] constructed", tag), Children: c}
 }

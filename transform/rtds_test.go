@@ -3,6 +3,7 @@ package transform
 import (
 	"bytes"
 	"encoding/hex"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
@@ -87,6 +88,72 @@ func deviceFor(uc *gbcs.UseCase, stem string) DeviceInfo {
 	return d
 }
 
+// rtdsDeviceSet is the inventory type of the RTDS devices by EUI (the
+// RTDS device set, as docs/duis.md and the simulator's rtdsType read it).
+var rtdsDeviceSet = map[eui.EUI64]DeviceType{
+	eui.MustParse("00-DB-12-34-56-78-90-A0"): ESME,
+	eui.MustParse("00-DB-12-34-56-78-90-A1"): GSME,
+	eui.MustParse("00-DB-12-34-56-78-90-A2"): CHF,
+	eui.MustParse("00-DB-12-34-56-78-90-A3"): GPF,
+	eui.MustParse("00-DB-12-34-56-78-90-A4"): PPMID,
+	eui.MustParse("00-DB-12-34-56-78-90-A5"): HCALCS,
+}
+
+// rtdsTargetType is the target's inventory type: the RTDS device set's
+// where the use case of the RTDS message applies to it (CS03C targets a
+// GSME or a PPMID; its RTDS command goes to the PPMID …A4), else the type
+// deviceFor derived from the use case.
+func rtdsTargetType(uc *gbcs.UseCase, derived DeviceType, target eui.EUI64) DeviceType {
+	if t, ok := rtdsDeviceSet[target]; ok && deviceMatches(uc, t) {
+		return t
+	}
+	return derived
+}
+
+// rtdsJoinPartners are the devices the RTDS join request templates name as
+// OtherDeviceID, outside the RTDS device set: the test inventory gives them
+// the type of the join partner of the use case (transform/join.go):
+// …9A the Method A non-meter of CS03A1 on the ESME (HCALCS or PPMID: the
+// HCALCS, the other of the two being the one of the gas-side logs), …93
+// the Method A meter of CS03A2 (ESME), …9C the GSME's Method B partner of
+// CS03B (GPF), …94 the GSME of CS03C (the RTDS command carries the GSME
+// …A1's certificate). The test checks that the join rule, the code table
+// and the layout reproduce the RTDS commands; the types of these four
+// devices are the scenario's, not independent evidence.
+var rtdsJoinPartners = map[eui.EUI64]DeviceType{
+	eui.MustParse("00-DB-12-34-56-78-90-9A"): HCALCS,
+	eui.MustParse("00-DB-12-34-56-78-90-93"): ESME,
+	eui.MustParse("00-DB-12-34-56-78-90-9C"): GPF,
+	eui.MustParse("00-DB-12-34-56-78-90-94"): GSME,
+}
+
+// rtdsInventory answers Options.OtherDeviceType from the RTDS device set
+// and the join partners.
+func rtdsInventory(id eui.EUI64) (DeviceType, bool) {
+	if t, ok := rtdsDeviceSet[id]; ok {
+		return t, true
+	}
+	t, ok := rtdsJoinPartners[id]
+	return t, ok
+}
+
+// rtdsKACertificate answers Options.OtherDeviceCertificate from the RTDS
+// keystore (<eui>-ka.pem: the device's Key Agreement certificate).
+func rtdsKACertificate(t testing.TB) func(eui.EUI64) ([]byte, bool) {
+	dir := refdata.Path(t, "gbcs", "rtds", "keystore")
+	return func(id eui.EUI64) ([]byte, bool) {
+		b, err := os.ReadFile(filepath.Join(dir, strings.ToLower(hex.EncodeToString(id[:]))+"-ka.pem"))
+		if err != nil {
+			return nil, false
+		}
+		p, _ := pem.Decode(b)
+		if p == nil {
+			return nil, false
+		}
+		return p.Bytes, true
+	}
+}
+
 // shape renders a payload tree without values: node types and names.
 func shape(n *payload.Node) string {
 	var b strings.Builder
@@ -136,6 +203,7 @@ var rtdsHeaderQuirks = map[string]string{
 	"CS02aMAC_6.24.1_SUCCESS": "the template's RequestID names the Supplier, the RTDS command is the ACB's own " +
 		"(no supplementary remote party); its sibling CS02fMAC names the ACB in the RequestID",
 	"CS04ACNonCritical_8.8.2_SUCCESS": "the RTDS command of this non-critical SRV carries a signature",
+	"CS03A2NonCritical_8.7.2_SUCCESS": "the RTDS command of this non-critical SRV carries a signature",
 	"CS08_11.2_SUCCESS": "the template's RequestID names the ACB (counter 1000); the RTDS command names the " +
 		"Supplier as supplementary remote party with counter 0 and the ACB counter 1300",
 }
@@ -150,6 +218,7 @@ func TestRTDS(t *testing.T) {
 		t.Fatal(err)
 	}
 	sec := gbcs.NewSecurity(keys, 0)
+	kaCert := rtdsKACertificate(t)
 	counts := map[string]*srvCount{}
 	var failures, unsupported []string
 	for _, tc := range cases {
@@ -177,7 +246,7 @@ func TestRTDS(t *testing.T) {
 			continue
 		}
 		rid, _ := duis.ParseRequestID(msg.Request.Header.RequestID)
-		opts := Options{ACB: rtdsACB, Now: rtdsNow}
+		opts := Options{ACB: rtdsACB, Now: rtdsNow, OtherDeviceType: rtdsInventory, OtherDeviceCertificate: kaCert}
 		if want.Originator == rtdsACB && rid.Originator != rtdsACB {
 			// The ACB sent it on the User's behalf: its counter is the
 			// DCC's choice; the user registry says the role.
@@ -188,6 +257,7 @@ func TestRTDS(t *testing.T) {
 			opts.CustomerIdentificationNumber = "1234" // the DCC's choice
 		}
 		dev := deviceFor(wuc, tc.stem)
+		dev.Type = rtdsTargetType(wuc, dev.Type, rid.Target)
 		got, err := Build(msg.Request, dev, opts)
 		if errors.Is(err, ErrAmbiguous) {
 			// the inventory names the device's use-case version

@@ -40,6 +40,7 @@ func TestTemplates(t *testing.T) {
 	if len(files) == 0 {
 		t.Fatal("no request templates found")
 	}
+	kaCert := rtdsKACertificate(t)
 	var built, unsupported, other, nondevice int
 	var failures []string
 	reasons := map[string]int{}
@@ -80,8 +81,12 @@ func TestTemplates(t *testing.T) {
 			continue
 		}
 		dev := deviceFor(uc, stem)
+		if rid, err := duis.ParseRequestID(msg.Request.Header.RequestID); err == nil {
+			dev.Type = rtdsTargetType(uc, dev.Type, rid.Target)
+		}
 		dev.UseCases = []string{uc.Name}
-		opts := Options{ACB: rtdsACB, ACBCounter: 1, Now: rtdsNow, CustomerIdentificationNumber: "1234"}
+		opts := Options{ACB: rtdsACB, ACBCounter: 1, Now: rtdsNow, CustomerIdentificationNumber: "1234",
+			OtherDeviceType: rtdsInventory, OtherDeviceCertificate: kaCert}
 		if srv.Variant == "6.2.10" {
 			opts.UserRole = map[string]duis.Role{"ECS25r1": "IS", "ECS25r2": "ED"}[uc.Name]
 		}

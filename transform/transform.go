@@ -109,9 +109,16 @@ type Options struct {
 	// OtherDeviceType gives the inventory type of a device the command
 	// names other than its target: for 8.11 Add (CCS01) the device being
 	// added to the CHF device log (the request's DeviceID), whose type the
-	// command carries. ok false: the device is not in the inventory. Only
+	// command carries; for 8.7 Join Service (CS03) the device to join
+	// (OtherDeviceID), whose type chooses the join method and is carried
+	// too. ok false: the device is not in the inventory. Only
 	// the use cases that need it call it; nil is fine for the others.
 	OtherDeviceType func(id eui.EUI64) (t DeviceType, ok bool)
+	// OtherDeviceCertificate gives the DER of the Key Agreement device
+	// certificate of a device the command names other than its target, from
+	// the SMKI repository: for 8.7 Join Service by Method C (CS03C) the
+	// other device's. ok false: no such certificate. Only CS03C calls it.
+	OtherDeviceCertificate func(id eui.EUI64) (der []byte, ok bool)
 	// CustomerIdentificationNumber is the 4-digit CIN the DCC generates
 	// for 9.1 Request Customer Identification Number (ECS50 / GCS36).
 	CustomerIdentificationNumber string
@@ -266,6 +273,8 @@ type ctx struct {
 	// it sends the command on the User's behalf.
 	originator eui.EUI64
 	counter    uint64
+	// join is the 8.7 Join Service plan the chooser settled on.
+	join *joinPlan
 }
 
 func (c *ctx) unsupported(reason string) error {
