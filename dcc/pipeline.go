@@ -567,7 +567,11 @@ func (p *Pipeline) send(ctx context.Context, sm sendMsg) error {
 // one transaction; only the first outcome of a request counts.
 func (p *Pipeline) finish(ctx context.Context, r store.Request, s store.RequestState, code string, gbcsResponse []byte) error {
 	now := p.now()
-	meta := requestMeta{}
+	// Only the RequestID as received: decoding the whole meta would
+	// base64-decode the signed request too.
+	var meta struct {
+		RequestID string `json:"requestId"`
+	}
 	json.Unmarshal(r.Meta, &meta)
 	srv, _ := duis.LookupSRV(r.SRV)
 	parts := ResponseParts{RequestID: meta.RequestID, ResponseID: responseID(meta.RequestID), Code: code, Time: now, GBCSPayload: gbcsResponse}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 
 	"github.com/opendcc/opendcc/store/internal/sqlcore"
@@ -138,6 +139,7 @@ func (c *committer) group(first *gcItem) {
 			b.wc.get(context.Background(), s) // errors show at next use
 		}
 	}()
+	yielded := false
 	for i := 0; i < len(items); i++ {
 		r, fatal := runItem(q, items[i])
 		results = append(results, r)
@@ -151,6 +153,17 @@ func (c *committer) group(first *gcItem) {
 			case it := <-c.reqs:
 				items = append(items, it)
 			default:
+				if !yielded {
+					// Let the goroutines made runnable meanwhile reach
+					// the queue before committing (cheap; no timer).
+					yielded = true
+					runtime.Gosched()
+					select {
+					case it := <-c.reqs:
+						items = append(items, it)
+					default:
+					}
+				}
 			}
 		}
 	}

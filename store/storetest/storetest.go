@@ -46,6 +46,7 @@ func Run(t *testing.T, open Opener) {
 		{"Transactions", testTransactions},
 		{"TransactionsConcurrent", testTransactionsConcurrent},
 		{"TransactionsFailingAmongConcurrent", testTransactionsFailingAmongConcurrent},
+		{"UserReadsAfterWrites", testUserReadsAfterWrites},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1201,4 +1202,47 @@ func testTransactionsFailingAmongConcurrent(t *testing.T, s store.Store) {
 			t.Fatalf("plain:%d: %v %v", i, ok, err)
 		}
 	}
+}
+
+// testUserReadsAfterWrites: a user read again after a write (committed, or
+// rolled back, inside or outside a transaction) is the committed one,
+// whatever the store caches.
+func testUserReadsAfterWrites(t *testing.T, s store.Store) {
+	id := EUI(77)
+	status := func(want store.UserStatus) {
+		t.Helper()
+		for i := 0; i < 2; i++ {
+			u, err := s.Users().GetUser(ctx, id)
+			must(t, err)
+			if u.Status != want {
+				t.Fatalf("status %s, want %s", u.Status, want)
+			}
+		}
+	}
+	must(t, s.Users().PutUser(ctx, store.User{ID: id, Name: "u", Roles: []store.Role{store.RoleImportSupplier}, Status: store.UserActive}))
+	status(store.UserActive)
+	errNo := errors.New("no")
+	wantErr(t, s.InTx(ctx, func(tx store.Repos) error {
+		must(t, tx.Users().SetUserStatus(ctx, id, store.UserSuspended))
+		if u, err := tx.Users().GetUser(ctx, id); err != nil || u.Status != store.UserSuspended {
+			t.Fatalf("in tx: %v %v", u.Status, err)
+		}
+		return errNo
+	}), errNo)
+	status(store.UserActive)
+	must(t, s.InTx(ctx, func(tx store.Repos) error { return tx.Users().SetUserStatus(ctx, id, store.UserSuspended) }))
+	status(store.UserSuspended)
+	must(t, s.Users().SetUserStatus(ctx, id, store.UserActive))
+	status(store.UserActive)
+	u, err := s.Users().GetUser(ctx, id)
+	must(t, err)
+	u.Roles[0] = store.RoleGasSupplier // the caller's copy
+	u.ResponseURL = "http://x"
+	must(t, s.Users().PutUser(ctx, u))
+	if u, _ := s.Users().GetUser(ctx, id); u.ResponseURL != "http://x" || u.Roles[0] != store.RoleGasSupplier {
+		t.Fatalf("after PutUser: %+v", u)
+	}
+	must(t, s.Users().DeleteUser(ctx, id))
+	_, err = s.Users().GetUser(ctx, id)
+	wantErr(t, err, store.ErrNotFound)
 }

@@ -61,6 +61,9 @@ type Dialect struct {
 	// LockKey, if set, is a statement taking one text argument that takes a
 	// transaction-scoped lock on it (PostgreSQL advisory lock).
 	LockKey string
+	// CacheUsers: the store is the only writer of its database, so users
+	// read may be cached in memory (see userCache).
+	CacheUsers bool
 
 	cache sync.Map
 }
@@ -100,13 +103,23 @@ type Store struct {
 func New(d *Dialect, b Backend) *Store {
 	s := &Store{d: d, b: b}
 	s.repos = repos{d: d, b: b, r: b.Reader(), w: b.Writer()}
+	if d.CacheUsers {
+		s.repos.uc = newUserCache()
+	}
 	return s
 }
 
 // InTx implements store.Store.
 func (s *Store) InTx(ctx context.Context, fn func(tx store.Repos) error) error {
+	var rp *repos
+	defer func() {
+		if rp != nil && rp.usersDirty {
+			rp.uc.endWrite() // committed or rolled back
+		}
+	}()
 	return s.b.InTx(ctx, func(q Querier) error {
-		return fn(&repos{d: s.d, b: s.b, r: q, w: q, tx: true})
+		rp = &repos{d: s.d, b: s.b, r: q, w: q, tx: true, uc: s.uc}
+		return fn(rp)
 	})
 }
 
@@ -124,6 +137,10 @@ type repos struct {
 	b    Backend
 	r, w Querier
 	tx   bool
+	uc   *userCache // nil: no cache
+	// usersDirty: this transaction wrote users (it reads them from the
+	// database, and the cache is emptied again when it ends).
+	usersDirty bool
 }
 
 func (r *repos) Users() store.Users                 { return r }

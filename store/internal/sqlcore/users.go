@@ -36,6 +36,7 @@ func (r *repos) PutUser(ctx context.Context, u store.User) error {
 		return fmt.Errorf("store: user with zero ID")
 	}
 	now := time.Now()
+	defer r.userWrite()()
 	return r.atomic(ctx, func(q Querier) error {
 		id := euiStr(u.ID)
 		created := ns(u.Created)
@@ -103,7 +104,39 @@ func (r *repos) certs(ctx context.Context, q Querier, u *store.User) error {
 	return rows.Err()
 }
 
+// userWrite marks the start of a user write; the returned func marks its
+// end (for a write inside a transaction, the transaction's end does).
+func (r *repos) userWrite() func() {
+	if r.uc == nil {
+		return func() {}
+	}
+	if r.tx {
+		if !r.usersDirty {
+			r.usersDirty = true
+			r.uc.beginWrite()
+		}
+		return func() {}
+	}
+	r.uc.beginWrite()
+	return r.uc.endWrite
+}
+
 func (r *repos) GetUser(ctx context.Context, id eui.EUI64) (store.User, error) {
+	if r.uc == nil || r.usersDirty {
+		return r.getUser(ctx, id)
+	}
+	u, ok, gen, fill := r.uc.get(id)
+	if ok {
+		return u, nil
+	}
+	u, err := r.getUser(ctx, id)
+	if err == nil && fill {
+		r.uc.put(u, gen)
+	}
+	return u, err
+}
+
+func (r *repos) getUser(ctx context.Context, id eui.EUI64) (store.User, error) {
 	u, err := scanUser(r.row(ctx, r.r, `SELECT `+userCols+` FROM users WHERE id = ?`, euiStr(id)))
 	if err != nil {
 		return u, wrapNF(err, "user %s", id)
@@ -138,6 +171,7 @@ func (r *repos) ListUsers(ctx context.Context) ([]store.User, error) {
 }
 
 func (r *repos) SetUserStatus(ctx context.Context, id eui.EUI64, s store.UserStatus) error {
+	defer r.userWrite()()
 	n, err := r.exec(ctx, r.w, `UPDATE users SET status = ?, updated_at = ? WHERE id = ?`, string(s), time.Now().UnixNano(), euiStr(id))
 	if err != nil {
 		return err
@@ -149,6 +183,7 @@ func (r *repos) SetUserStatus(ctx context.Context, id eui.EUI64, s store.UserSta
 }
 
 func (r *repos) DeleteUser(ctx context.Context, id eui.EUI64) error {
+	defer r.userWrite()()
 	return r.atomic(ctx, func(q Querier) error {
 		if _, err := r.exec(ctx, q, `DELETE FROM user_certs WHERE user_id = ?`, euiStr(id)); err != nil {
 			return err
