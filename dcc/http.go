@@ -153,7 +153,7 @@ func (h *Handler) process(ctx context.Context, data []byte, ep Endpoint) ([]byte
 			}
 			return h.record(ctx, tx, acc, data, now)
 		}
-		prep, err = h.Pipeline.prepare(ctx, tx, acc, p.Message, now)
+		prep, err = h.Pipeline.prepare(ctx, tx, sd, acc, p.Message, now)
 		if err != nil {
 			return err
 		}

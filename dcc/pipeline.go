@@ -78,8 +78,14 @@ type Pipeline struct {
 	// PreCommandTTL: how long a CV 4 Pre-Command waits for its signed
 	// CV 5/6/7 follow-up (default 24 h).
 	PreCommandTTL time.Duration
-	// Workers per bus consumer (default 8).
+	// Workers of the send consumer (default 8).
 	Workers int
+	// DeviceWorkers: concurrent device responses being finished (default
+	// 4 × Workers). Finishing mostly waits for its group commit, behind the
+	// accepting transactions of the HTTP handlers; with as few workers as
+	// the send side the answered half of the pipeline falls behind the
+	// intake under load.
+	DeviceWorkers int
 	// Client posts to the Users' Receive Response Service (default: 10 s
 	// timeout).
 	Client *http.Client
@@ -265,13 +271,18 @@ func mapTransformError(err error) error {
 // request sends or returns: the MACed command (CV 1, 2, 3), the
 // Pre-Command held for its signed follow-up (CV 4), or the checked and
 // MACed Signed Pre-Command (CV 5, 6, 7).
-func (p *Pipeline) prepare(ctx context.Context, tx store.Repos, acc *Accepted, msg *duis.Message, now time.Time) (*prepared, error) {
-	dev, err := tx.Inventory().GetDevice(ctx, acc.ID.Target)
+// sd, when set, is the StoreDirectory over tx that access control read
+// the inventory through (its reads are reused).
+func (p *Pipeline) prepare(ctx context.Context, tx store.Repos, sd *StoreDirectory, acc *Accepted, msg *duis.Message, now time.Time) (*prepared, error) {
+	if sd == nil {
+		sd = &StoreDirectory{Repos: tx, Ctx: ctx}
+	}
+	dev, err := sd.device(acc.ID.Target)
 	if err != nil {
 		return nil, err
 	}
 	if pv, ok := p.Transport.(Provisioner); ok {
-		lookup := func(id eui.EUI64) (store.Device, error) { return tx.Inventory().GetDevice(ctx, id) }
+		lookup := func(id eui.EUI64) (store.Device, error) { return sd.device(id) }
 		if err := pv.Provision(ctx, dev, lookup); err != nil {
 			return nil, err
 		}
@@ -397,8 +408,15 @@ func (p *Pipeline) Start(ctx context.Context) error {
 	if p.Workers <= 0 {
 		p.Workers = 8
 	}
+	if p.DeviceWorkers <= 0 {
+		p.DeviceWorkers = 4 * p.Workers
+	}
 	if p.Client == nil {
-		p.Client = &http.Client{Timeout: 10 * time.Second}
+		// Keep as many idle connections per Receive Response Service as
+		// posts may be in flight (the default 2 makes most posts dial).
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = 64
+		p.Client = &http.Client{Timeout: 10 * time.Second, Transport: t}
 	}
 	p.owner = fmt.Sprintf("pipeline-%d", time.Now().UnixNano())
 	p.wake = make(chan struct{}, 1)
@@ -411,9 +429,10 @@ func (p *Pipeline) Start(ctx context.Context) error {
 	for _, c := range []struct {
 		name, subject string
 		h             bus.Handler
-	}{{"send", subjectSend, p.handleSend}, {"device", subjectDevice, p.handleDevice}} {
+		workers       int
+	}{{"send", subjectSend, p.handleSend, p.Workers}, {"device", subjectDevice, p.handleDevice, p.DeviceWorkers}} {
 		sub, err := p.Bus.Consume(runCtx, bus.ConsumerConfig{Stream: StreamName, Name: c.name, Filter: c.subject,
-			AckWait: 30 * time.Second, Workers: p.Workers, MaxAckPending: 4 * p.Workers * 64}, c.h)
+			AckWait: 30 * time.Second, Workers: c.workers, MaxAckPending: 4 * p.Workers * 64}, c.h)
 		if err != nil {
 			p.Stop()
 			return err

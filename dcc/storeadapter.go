@@ -18,6 +18,26 @@ const CounterSpace = "duis"
 type StoreDirectory struct {
 	Repos store.Repos
 	Ctx   context.Context
+
+	// devs memoises inventory reads: one request's checks and command
+	// read the target (and its meter) several times in one transaction.
+	devs map[eui.EUI64]store.Device
+}
+
+// device reads an inventory entry once per StoreDirectory.
+func (s *StoreDirectory) device(id eui.EUI64) (store.Device, error) {
+	if d, ok := s.devs[id]; ok {
+		return d, nil
+	}
+	d, err := s.Repos.Inventory().GetDevice(s.ctx(), id)
+	if err != nil {
+		return d, err
+	}
+	if s.devs == nil {
+		s.devs = map[eui.EUI64]store.Device{}
+	}
+	s.devs[id] = d
+	return d, nil
 }
 
 var (
@@ -50,7 +70,7 @@ func (s *StoreDirectory) User(id eui.EUI64) (User, bool, error) {
 
 // Device returns the inventory entry from the Smart Metering Inventory.
 func (s *StoreDirectory) Device(id eui.EUI64) (Device, bool, error) {
-	d, err := s.Repos.Inventory().GetDevice(s.ctx(), id)
+	d, err := s.device(id)
 	if errors.Is(err, store.ErrNotFound) {
 		return Device{}, false, nil
 	}
@@ -94,7 +114,7 @@ func ownMPxNs(d store.Device) []string {
 // for the device.
 func (s *StoreDirectory) mpxns(id eui.EUI64) ([]string, error) {
 	inv := s.Repos.Inventory()
-	d, err := inv.GetDevice(s.ctx(), id)
+	d, err := s.device(id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
 	}
@@ -105,7 +125,7 @@ func (s *StoreDirectory) mpxns(id eui.EUI64) ([]string, error) {
 		return own, nil
 	}
 	if !d.Meter.IsZero() {
-		m, err := inv.GetDevice(s.ctx(), d.Meter)
+		m, err := s.device(d.Meter)
 		if err == nil {
 			return ownMPxNs(m), nil
 		}
