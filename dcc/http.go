@@ -123,6 +123,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // process returns the signed DUIS response for a posted request; an error
 // is an internal failure (storage, signing), not a rejection.
 func (h *Handler) process(ctx context.Context, data []byte, ep Endpoint) ([]byte, error) {
+	if ep == EndpointSend {
+		h.Pipeline.admit(ctx) // backpressure: nil-safe
+	}
 	now := h.now()
 	p, err := h.Intake.Parse(data, ep)
 	var rj *Rejection

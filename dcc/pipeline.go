@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/opendcc/opendcc/bus"
@@ -86,6 +87,11 @@ type Pipeline struct {
 	// the send side the answered half of the pipeline falls behind the
 	// intake under load.
 	DeviceWorkers int
+	// MaxInFlight bounds the requests sent and not yet answered before
+	// the HTTP intake waits (up to admitWait) for room: backpressure, so
+	// that under overload the acknowledgements slow down instead of the
+	// final responses falling further and further behind (default 512).
+	MaxInFlight int
 	// Client posts to the Users' Receive Response Service (default: 10 s
 	// timeout).
 	Client *http.Client
@@ -94,13 +100,16 @@ type Pipeline struct {
 	// Metrics, when set, counts outcomes, deliveries and drops.
 	Metrics *Metrics
 
-	owner  string
-	wake   chan struct{}
-	fast   chan struct{} // bounds the direct posts in flight
-	urls   sync.Map      // eui.EUI64 → cachedURL
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	subs   []bus.Subscription
+	owner    string
+	inflight atomic.Int64
+	roomMu   sync.Mutex
+	room     chan struct{} // closed when in-flight requests drop below MaxInFlight
+	wake     chan struct{}
+	fast     chan struct{} // bounds the direct posts in flight
+	urls     sync.Map      // eui.EUI64 → cachedURL
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	subs     []bus.Subscription
 }
 
 func (p *Pipeline) now() time.Time {
@@ -507,7 +516,72 @@ func (p *Pipeline) enqueue(ctx context.Context, id string) error {
 
 // enqueueCommand publishes an accepted request with its command.
 func (p *Pipeline) enqueueCommand(ctx context.Context, id string, d store.Device, cmd []byte) error {
-	return p.publishSend(ctx, sendMsg{ID: id, Device: &d, Command: cmd})
+	err := p.publishSend(ctx, sendMsg{ID: id, Device: &d, Command: cmd})
+	if err == nil {
+		p.inflight.Add(1)
+	}
+	return err
+}
+
+// admitWait is the longest an HTTP request waits for room in the pipeline;
+// then it is processed anyway (the count is a heuristic: requests sent by
+// other paths are not counted, so it may drift low, never high for long).
+const admitWait = time.Second
+
+func (p *Pipeline) maxInFlight() int64 {
+	if p.MaxInFlight > 0 {
+		return int64(p.MaxInFlight)
+	}
+	return 512
+}
+
+// admit waits while the pipeline has MaxInFlight requests unanswered.
+func (p *Pipeline) admit(ctx context.Context) {
+	if p == nil || p.inflight.Load() < p.maxInFlight() {
+		return
+	}
+	t := time.NewTimer(admitWait)
+	defer t.Stop()
+	for p.inflight.Load() >= p.maxInFlight() {
+		p.roomMu.Lock()
+		if p.room == nil {
+			p.room = make(chan struct{})
+		}
+		room := p.room
+		p.roomMu.Unlock()
+		if p.inflight.Load() < p.maxInFlight() {
+			return
+		}
+		select {
+		case <-room:
+		case <-t.C:
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// answered counts one request answered (never below zero) and wakes the
+// intake waiting for room.
+func (p *Pipeline) answered() {
+	for {
+		n := p.inflight.Load()
+		if n <= 0 {
+			return
+		}
+		if p.inflight.CompareAndSwap(n, n-1) {
+			if n-1 < p.maxInFlight() {
+				p.roomMu.Lock()
+				if p.room != nil {
+					close(p.room)
+					p.room = nil
+				}
+				p.roomMu.Unlock()
+			}
+			return
+		}
+	}
 }
 
 func (p *Pipeline) publishSend(ctx context.Context, m sendMsg) error {
@@ -626,6 +700,7 @@ func (p *Pipeline) finish(ctx context.Context, r store.Request, s store.RequestS
 		return err
 	})
 	if done {
+		p.answered()
 		p.Metrics.final(code, r.AcceptedAt, now)
 		p.deliverNow(msg)
 	}
@@ -666,8 +741,19 @@ func (p *Pipeline) deliverNow(m store.OutboxMessage) {
 	select {
 	case p.fast <- struct{}{}:
 	default:
-		p.poke() // too many in flight: the loop takes it
-		return
+		// Too many in flight: wait a little for a slot (this slows the
+		// device workers, which is the backpressure wanted), else make it
+		// due now for the delivery loop (it was queued due after
+		// fastPathGrace).
+		t := time.NewTimer(time.Second)
+		select {
+		case p.fast <- struct{}{}:
+			t.Stop()
+		case <-t.C:
+			p.Store.Outbox().Requeue(context.Background(), m.ID, p.now())
+			p.poke()
+			return
+		}
 	}
 	p.wg.Add(1)
 	go func() {
