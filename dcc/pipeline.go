@@ -174,6 +174,23 @@ func (p *Pipeline) build(ctx context.Context, tx store.Repos, acc *Accepted, req
 				return "", false
 			}
 			return transform.DeviceType(d.Type), true
+		},
+		// The other device's KA certificate, from the key store the DCC
+		// verifies devices with (its SMKI view).
+		OtherDeviceCertificate: func(id eui.EUI64) ([]byte, bool) {
+			if p.Security == nil || p.Security.Keys == nil {
+				return nil, false
+			}
+			if pv, ok := p.Transport.(Provisioner); ok {
+				lookup := func(id eui.EUI64) (store.Device, error) { return tx.Inventory().GetDevice(ctx, id) }
+				if d, err := lookup(id); err == nil {
+					pv.Provision(ctx, d, lookup)
+				}
+			}
+			for _, c := range p.Security.Keys.Certificates(id, gbcs.UsageKeyAgreement) {
+				return c.Raw, true
+			}
+			return nil, false
 		}}
 	if acc.SRV.Variant == "9.1" {
 		n, err := rand.Int(rand.Reader, big.NewInt(10000))

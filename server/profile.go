@@ -46,6 +46,12 @@ var (
 	// ESME, whose use cases it answers.
 	rtdsHCALCS = eui.MustParse("00-DB-12-34-56-78-90-A5")
 	rtdsSAPC   = eui.MustParse("00-DB-12-34-56-78-90-A6")
+	// The devices the RTDS join scenarios (CS03A1/A2/B/C) join to the
+	// profile's devices: an HCALCS, an ESME, a GPF and a GSME on the hub.
+	joinHCALCS = eui.MustParse("00-DB-12-34-56-78-90-9A")
+	joinESME   = eui.MustParse("00-DB-12-34-56-78-90-93")
+	joinGPF    = eui.MustParse("00-DB-12-34-56-78-90-9C")
+	joinGSME   = eui.MustParse("00-DB-12-34-56-78-90-94")
 )
 
 // Metering points of the profile (made up, well-formed: a 13-digit MPAN and
@@ -89,6 +95,10 @@ func seedDCCBoxed(ctx context.Context, st store.Store, trust *smki.Store, now ti
 			{ID: rtdsGSME, Type: store.DeviceGSME, Status: store.StatusCommissioned, StatusSince: since, CHF: rtdsCHF, GPF: rtdsGPF, ImportMPxN: profileMPRN},
 			{ID: rtdsPPMID, Type: store.DevicePPMID, Status: store.StatusCommissioned, StatusSince: since, CHF: rtdsCHF, Meter: rtdsESME},
 			{ID: rtdsHCALCS, Type: store.DeviceHCALCS, Status: store.StatusCommissioned, StatusSince: since, CHF: rtdsCHF, Meter: rtdsESME},
+			{ID: joinHCALCS, Type: store.DeviceHCALCS, Status: store.StatusCommissioned, StatusSince: since, CHF: rtdsCHF},
+			{ID: joinESME, Type: store.DeviceESME, Status: store.StatusCommissioned, StatusSince: since, CHF: rtdsCHF, ESMEVariant: "A"},
+			{ID: joinGPF, Type: store.DeviceGPF, Status: store.StatusCommissioned, StatusSince: since, CHF: rtdsCHF},
+			{ID: joinGSME, Type: store.DeviceGSME, Status: store.StatusCommissioned, StatusSince: since, CHF: rtdsCHF, GPF: joinGPF},
 			{ID: rtdsSAPC, Type: store.DeviceESME, Status: store.StatusCommissioned, StatusSince: since, CHF: rtdsCHF, ImportMPxN: profileMPAN, ESMEVariant: "A"},
 		}
 		for _, d := range devices {
