@@ -169,25 +169,9 @@ func init() {
 			if err != nil {
 				return nil, err
 			}
-			if c.count(w+"/ReferencedDayName") != 7 {
-				return nil, c.errf("%s: want 7 ReferencedDayName", w)
-			}
-			days := make([]byte, 7)
-			for j := range 7 {
-				r := fmt.Sprintf("%s/ReferencedDayName[%d]", w, j)
-				k := j
-				if s, ok := c.str(r + "/Index"); ok && s != "" {
-					x, err := strconv.Atoi(s)
-					if err != nil || x < 1 || x > 7 {
-						return nil, c.errf("%s: bad index %q", r, s)
-					}
-					k = x - 1
-				}
-				v, err := c.uint(r+"/Value", 8)
-				if err != nil {
-					return nil, err
-				}
-				days[k] = byte(v)
+			days, err := c.weekDayRefs(w)
+			if err != nil {
+				return nil, err
 			}
 			comps = append(comps, cal(0x02, fld("Issuer Calendar ID", now), fld("Week ID", u8(byte(id))), fld("Day ID Refs", days)))
 		}

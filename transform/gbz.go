@@ -12,7 +12,10 @@ import (
 // id 0x0109, the number of components, then per component the extended
 // header (control, cluster id, length: big-endian) and the ZCL frame (frame
 // control, transaction sequence number = the component's position from 0,
-// command id, payload: little-endian ZCL fields).
+// command id, payload: little-endian ZCL fields). A control with bit 0x10
+// set carries the template's "From Date Time" (UTCTime) in the extended
+// header, after the length and counted in it, big-endian like the rest of
+// the header (RTDS GCS05 future-dated: 38 81 88 90 for 2030-01-15T09:00Z).
 
 // gbzComponent is one GBZ use-case-specific component of a template.
 type gbzComponent struct {
@@ -76,8 +79,8 @@ func (c *ctx) gbzBuild(tmpl []gbzComponent) ([]byte, error) {
 	for i, in := range all {
 		comp := in.comp
 		c.gbzComp = i
-		var payload []byte
-		for _, f := range comp.fields {
+		var payload, from []byte
+		for k, f := range comp.fields {
 			v := f.value
 			if strings.HasPrefix(f.name, "Snapshot Offset") && comp.repeat > 1 {
 				v = []byte{byte(in.i)}
@@ -98,19 +101,26 @@ func (c *ctx) gbzBuild(tmpl []gbzComponent) ([]byte, error) {
 					return nil, fmt.Errorf("transform: GBZ field %q: %d octets, want %d", f.name, len(v), f.n)
 				}
 			}
+			if k == 0 && comp.control&0x10 != 0 && strings.HasPrefix(f.name, "From Date Time") && len(v) == 4 {
+				// extended header: after the length, counted in it, and
+				// big-endian as the rest of the header (RTDS GCS05)
+				from = []byte{v[3], v[2], v[1], v[0]}
+				continue
+			}
 			payload = append(payload, v...)
 		}
 		ctl := comp.control &^ 0x01
 		if i == len(all)-1 {
 			ctl |= 0x01
 		}
-		n := 3 + len(payload)
+		n := len(from) + 3 + len(payload)
 		if n > 0xFFFF {
 			return nil, fmt.Errorf("transform: GBZ component too long")
 		}
 		out = append(out, ctl)
 		out = binary.BigEndian.AppendUint16(out, comp.cluster)
 		out = binary.BigEndian.AppendUint16(out, uint16(n))
+		out = append(out, from...)
 		out = append(out, comp.frameControl, byte(i), comp.command)
 		out = append(out, payload...)
 	}

@@ -105,6 +105,16 @@ func init() {
 			"Latest End Time (UTCTime)":     pathField((*ctx).utcAt, "ReadLogPeriod/EndDateTime"),
 		}
 	}
+	// 4.4.4 payment-based debt payments (GCS15d) and 4.4.5 prepayment
+	// credits (GCS15e): the annex maps the log's fromDateTime to the
+	// extended header's From Date Time and toDateTime to Latest End Time:
+	// the ReadLogPeriod bounds (RTDS GCS15d; GCS15e has no RTDS case).
+	for _, uc := range []string{"GCS15d", "GCS15e"} {
+		gbzFields[uc] = map[string]gbzResolver{
+			"From Date Time":            pathField((*ctx).utcAt, "ReadLogPeriod/StartDateTime"),
+			"Latest End Time (UTCTime)": pathField((*ctx).utcAt, "ReadLogPeriod/EndDateTime"),
+		}
+	}
 	// 4.8.1 profile data (GCS17): from the start, one sample per half
 	// hour including both ends (RTDS: 48 h → 97).
 	gbzFields["GCS17"] = map[string]gbzResolver{
