@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/beevik/etree"
-
 	"github.com/opendcc/opendcc/duis"
 	"github.com/opendcc/opendcc/smki"
 	"github.com/opendcc/opendcc/xmldsig"
@@ -42,12 +40,13 @@ type Parsed struct {
 // carries the response code; the partially parsed header (when there is one)
 // lets the caller echo the RequestID and SRV.
 func (in *Intake) Parse(data []byte, endpoint Endpoint) (*Parsed, error) {
-	if err := duis.Validate(data); err != nil {
-		return nil, reject(CodeSchemaInvalid, "schema: %v", err)
+	// One scan validates and decodes (duis.Validate then duis.Decode).
+	msg, info, verr, derr := duis.ValidateDecode(data)
+	if verr != nil {
+		return nil, reject(CodeSchemaInvalid, "schema: %v", verr)
 	}
-	msg, err := duis.Decode(data)
-	if err != nil {
-		return nil, reject(CodeSchemaInvalid, "decode: %v", err)
+	if derr != nil {
+		return nil, reject(CodeSchemaInvalid, "decode: %v", derr)
 	}
 	if msg.Request == nil {
 		return nil, reject(CodeSchemaInvalid, "not a DUIS Request")
@@ -82,7 +81,7 @@ func (in *Intake) Parse(data []byte, endpoint Endpoint) (*Parsed, error) {
 		}
 		return nil, reject(CodeBadSignature, "%v", err)
 	}
-	body, exec, err := bodyAndExecution(data)
+	body, exec, err := bodyAndExecution(info)
 	if err != nil {
 		return nil, reject(CodeSchemaInvalid, "%v", err)
 	}
@@ -93,32 +92,21 @@ func (in *Intake) Parse(data []byte, endpoint Endpoint) (*Parsed, error) {
 }
 
 // bodyAndExecution reads the local name of the Body's child and its
-// ExecutionDateTime (future-dated requests), if any.
-func bodyAndExecution(data []byte) (string, time.Time, error) {
-	doc := etree.NewDocument()
-	if err := doc.ReadFromBytes(data); err != nil {
-		return "", time.Time{}, err
-	}
-	var body *etree.Element
-	for _, e := range doc.Root().ChildElements() {
-		if e.Tag == "Body" {
-			body = e
-		}
-	}
-	if body == nil || len(body.ChildElements()) != 1 {
+// ExecutionDateTime (future-dated requests), if any, from the tree the
+// intake decoded (duis.RequestInfo; it used to parse the document again
+// with etree, which read the same).
+func bodyAndExecution(info duis.RequestInfo) (string, time.Time, error) {
+	if info.Body == "" {
 		return "", time.Time{}, errors.New("Body must hold exactly one element")
 	}
-	child := body.ChildElements()[0]
-	for _, e := range child.ChildElements() {
-		if e.Tag == "ExecutionDateTime" {
-			t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(e.Text()))
-			if err != nil {
-				return "", time.Time{}, fmt.Errorf("ExecutionDateTime: %v", err)
-			}
-			return child.Tag, t, nil
+	if info.HasExecutionDateTime {
+		t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(info.ExecutionDateTime))
+		if err != nil {
+			return "", time.Time{}, fmt.Errorf("ExecutionDateTime: %v", err)
 		}
+		return info.Body, t, nil
 	}
-	return child.Tag, time.Time{}, nil
+	return info.Body, time.Time{}, nil
 }
 
 // Signer signs the DCC's responses and alerts.

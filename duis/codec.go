@@ -64,18 +64,7 @@ func Decode(data []byte) (*Message, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &decoder{}
-	m := &Message{}
-	decodeRoot(d, root, m)
-	if d.err != nil {
-		return nil, d.err
-	}
-	if n := len(root.kids); n > 0 {
-		if last := root.kids[n-1]; last.is(NamespaceDS, "Signature") {
-			m.RawSignature = append([]byte(nil), data[last.start:last.end]...)
-		}
-	}
-	return m, nil
+	return decodeTree(data, root)
 }
 
 // node is an element of a parsed document, with resolved names.
@@ -88,6 +77,7 @@ type node struct {
 	parent            *node
 	line              int
 	start, end        int // byte offsets of the element in the input
+	piAt              int // length of text before the first processing instruction child, -1 if none
 }
 
 type nodeAttr struct {
@@ -121,6 +111,19 @@ func (n *node) path() string {
 // parseTree reads a well-formed document into nodes, resolving namespace
 // prefixes. Namespace declarations and xsi:* attributes are not kept.
 func parseTree(data []byte) (*node, error) {
+	root, _, err := parseTreeValidating(data, nil)
+	return root, err
+}
+
+// parseTreeValidating is parseTree that also feeds every token to the
+// validation stream vs when it is not nil, so that one scan of data both
+// validates and builds the tree. With vs set, verr is what Validate
+// (without its input gate) returns for data, and err (reported only when
+// verr is nil) is what parseTree returns: the tree is built until its first
+// error, the validation runs to the end of the document. Well-formedness
+// errors and text outside the root, which the stream does not see, are
+// reported by running Validate again (an error path only).
+func parseTreeValidating(data []byte, vs *xsd.Stream) (*node, error, error) {
 	sc := validator.NewScanner(data)
 	type binding struct{ prefix, uri string }
 	var (
@@ -144,11 +147,19 @@ func parseTree(data []byte) (*node, error) {
 		}
 		return "", false
 	}
-	fail := func(line int, path, reason string) error {
+	// fail builds a tree error. With a stream, the whole document is
+	// validated again first: its verdict comes before the tree's.
+	fail := func(line int, path, reason string) (*node, error, error) {
 		if path == "" {
 			path = "/"
 		}
-		return &ValidationError{Line: line, Path: path, Reason: reason}
+		err := &ValidationError{Line: line, Path: path, Reason: reason}
+		if vs != nil {
+			if verr := validator.Validate(data); verr != nil {
+				return nil, verr, nil
+			}
+		}
+		return nil, nil, err
 	}
 	curPath := func() string {
 		if len(stack) == 0 {
@@ -164,17 +175,27 @@ func parseTree(data []byte) (*node, error) {
 			if errors.As(err, &se) {
 				line, err = se.Line, errors.New(se.Msg)
 			}
-			return nil, fail(line, curPath(), "not well-formed XML: "+err.Error())
+			return fail(line, curPath(), "not well-formed XML: "+err.Error())
 		}
 		if k == xsd.TokEOF {
+			if vs != nil {
+				if verr := vs.Finish(sc.Line()); verr != nil {
+					return nil, verr, nil
+				}
+			}
 			break
 		}
 		start, end := sc.Raw()
 		switch k {
 		case xsd.TokStart:
 			prefix, local := sc.Name()
-			marks = append(marks, len(ns))
 			attrs := sc.Attrs()
+			if vs != nil {
+				if verr := vs.Start(prefix, local, attrs, line); verr != nil {
+					return nil, verr, nil
+				}
+			}
+			marks = append(marks, len(ns))
 			for _, a := range attrs {
 				if a.Name.Space == "xmlns" {
 					ns = append(ns, binding{a.Name.Local, a.Value})
@@ -182,10 +203,10 @@ func parseTree(data []byte) (*node, error) {
 					ns = append(ns, binding{"", a.Value})
 				}
 			}
-			n := &node{local: local, prefix: prefix, line: line, start: start}
+			n := &node{local: local, prefix: prefix, line: line, start: start, piAt: -1}
 			var ok bool
 			if n.ns, ok = lookup(prefix); !ok {
-				return nil, fail(line, curPath()+"/"+n.qname(), "undeclared namespace prefix "+strconv.Quote(prefix))
+				return fail(line, curPath()+"/"+n.qname(), "undeclared namespace prefix "+strconv.Quote(prefix))
 			}
 			for _, a := range attrs {
 				if a.Name.Space == "xmlns" || (a.Name.Space == "" && a.Name.Local == "xmlns") {
@@ -194,12 +215,12 @@ func parseTree(data []byte) (*node, error) {
 				an := nodeAttr{local: a.Name.Local, prefix: a.Name.Space, value: a.Value}
 				if a.Name.Space != "" {
 					if an.ns, ok = lookup(a.Name.Space); !ok {
-						return nil, fail(line, curPath()+"/"+n.qname(), "undeclared namespace prefix "+strconv.Quote(a.Name.Space))
+						return fail(line, curPath()+"/"+n.qname(), "undeclared namespace prefix "+strconv.Quote(a.Name.Space))
 					}
 				}
 				for _, b := range n.attrs {
 					if b.ns == an.ns && b.local == an.local {
-						return nil, fail(line, curPath()+"/"+n.qname(), "duplicate attribute "+a.Name.Local)
+						return fail(line, curPath()+"/"+n.qname(), "duplicate attribute "+a.Name.Local)
 					}
 				}
 				if an.ns == NamespaceXSI {
@@ -213,7 +234,7 @@ func parseTree(data []byte) (*node, error) {
 				p.kids = append(p.kids, n)
 			} else {
 				if root != nil {
-					return nil, fail(line, "/", "more than one root element")
+					return fail(line, "/", "more than one root element")
 				}
 				root = n
 			}
@@ -224,12 +245,17 @@ func parseTree(data []byte) (*node, error) {
 			texts[len(stack)-1] = texts[len(stack)-1][:0]
 		case xsd.TokEnd:
 			prefix, local := sc.Name()
+			if vs != nil {
+				if verr := vs.End(prefix, local, line); verr != nil {
+					return nil, verr, nil
+				}
+			}
 			if len(stack) == 0 {
-				return nil, fail(line, "/", "unexpected end tag")
+				return fail(line, "/", "unexpected end tag")
 			}
 			n := stack[len(stack)-1]
 			if n.prefix != prefix || n.local != local {
-				return nil, fail(line, n.path(), "end tag "+local+" does not match")
+				return fail(line, n.path(), "end tag "+local+" does not match")
 			}
 			n.end = end
 			if t := texts[len(stack)-1]; len(t) > 0 && (len(n.kids) == 0 || n.hasText) {
@@ -242,23 +268,34 @@ func parseTree(data []byte) (*node, error) {
 			t := sc.Text()
 			if len(stack) == 0 {
 				if sc.CDATA() || !isSpace(data[start:end]) {
-					return nil, fail(line, "/", "text outside the root element")
+					return fail(line, "/", "text outside the root element")
 				}
 				continue
+			}
+			if vs != nil {
+				if verr := vs.Text(t, line); verr != nil {
+					return nil, verr, nil
+				}
 			}
 			if !isSpace(t) {
 				stack[len(stack)-1].hasText = true
 			}
 			texts[len(stack)-1] = append(texts[len(stack)-1], t...)
+		case xsd.TokPI:
+			if len(stack) > 0 {
+				if n := stack[len(stack)-1]; n.piAt < 0 {
+					n.piAt = len(texts[len(stack)-1])
+				}
+			}
 		}
 	}
 	if len(stack) > 0 {
-		return nil, fail(sc.Line(), stack[len(stack)-1].path(), "document ends inside the element")
+		return fail(sc.Line(), stack[len(stack)-1].path(), "document ends inside the element")
 	}
 	if root == nil {
-		return nil, fail(0, "/", "no root element")
+		return fail(0, "/", "no root element")
 	}
-	return root, nil
+	return root, nil, nil
 }
 
 func isSpace(b []byte) bool {
