@@ -1,6 +1,7 @@
 package duis
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strconv"
@@ -78,6 +79,7 @@ type node struct {
 	line              int
 	start, end        int // byte offsets of the element in the input
 	piAt              int // length of text before the first processing instruction child, -1 if none
+	nkids             int // number of element children (kids is filled at the end of the parse)
 }
 
 type nodeAttr struct {
@@ -132,7 +134,16 @@ func parseTreeValidating(data []byte, vs *xsd.Stream) (*node, error, error) {
 		stack []*node
 		texts [][]byte // character data per open element (buffers reused)
 		root  *node
+		// Nodes are allocated in chunks and listed in document order;
+		// the kids slices are cut from one array at the end.
+		slab  []node
+		nodes []*node
 	)
+	// Every element has an end tag or is self-closing.
+	if est := bytes.Count(data, []byte("</")) + bytes.Count(data, []byte("/>")); est < 4096 {
+		slab = make([]node, 0, est+1)
+		nodes = make([]*node, 0, est+1)
+	}
 	lookup := func(prefix string) (string, bool) {
 		for i := len(ns) - 1; i >= 0; i-- {
 			if ns[i].prefix == prefix {
@@ -203,7 +214,12 @@ func parseTreeValidating(data []byte, vs *xsd.Stream) (*node, error, error) {
 					ns = append(ns, binding{"", a.Value})
 				}
 			}
-			n := &node{local: local, prefix: prefix, line: line, start: start, piAt: -1}
+			if len(slab) == cap(slab) {
+				slab = make([]node, 0, 16+len(nodes)/4)
+			}
+			slab = append(slab, node{local: local, prefix: prefix, line: line, start: start, piAt: -1})
+			n := &slab[len(slab)-1]
+			nodes = append(nodes, n)
 			var ok bool
 			if n.ns, ok = lookup(prefix); !ok {
 				return fail(line, curPath()+"/"+n.qname(), "undeclared namespace prefix "+strconv.Quote(prefix))
@@ -231,7 +247,7 @@ func parseTreeValidating(data []byte, vs *xsd.Stream) (*node, error, error) {
 			if len(stack) > 0 {
 				p := stack[len(stack)-1]
 				n.parent = p
-				p.kids = append(p.kids, n)
+				p.nkids++
 			} else {
 				if root != nil {
 					return fail(line, "/", "more than one root element")
@@ -258,7 +274,7 @@ func parseTreeValidating(data []byte, vs *xsd.Stream) (*node, error, error) {
 				return fail(line, n.path(), "end tag "+local+" does not match")
 			}
 			n.end = end
-			if t := texts[len(stack)-1]; len(t) > 0 && (len(n.kids) == 0 || n.hasText) {
+			if t := texts[len(stack)-1]; len(t) > 0 && (n.nkids == 0 || n.hasText) {
 				n.text = string(t)
 			}
 			ns = ns[:marks[len(marks)-1]]
@@ -294,6 +310,17 @@ func parseTreeValidating(data []byte, vs *xsd.Stream) (*node, error, error) {
 	}
 	if root == nil {
 		return fail(0, "/", "no root element")
+	}
+	kids := make([]*node, len(nodes))
+	off := 0
+	for _, n := range nodes {
+		if n.nkids > 0 {
+			n.kids = kids[off : off : off+n.nkids]
+			off += n.nkids
+		}
+	}
+	for _, n := range nodes[1:] {
+		n.parent.kids = append(n.parent.kids, n)
 	}
 	return root, nil, nil
 }

@@ -3,6 +3,8 @@ package xmldsig
 import (
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/beevik/etree"
@@ -230,7 +232,54 @@ func (p *xmlParser) name() (string, error) {
 			return "", p.fail("name %q is not a qualified name", p.b[start:p.i])
 		}
 	}
-	return string(p.b[start:p.i]), nil
+	return internName(p.b[start:p.i]), nil
+}
+
+// Names are interned across parses: the documents one system signs and
+// verifies use a few hundred names, and each parse used to allocate every
+// element and attribute name twice (start and end tag). The table is
+// copied on write, so lookups take no lock; it stops growing at
+// maxInterned names of at most maxInternedLen bytes, so hostile input
+// cannot make it grow without bound.
+var (
+	internMu sync.Mutex
+	interned atomic.Pointer[map[string]string]
+)
+
+const (
+	maxInterned    = 2048
+	maxInternedLen = 64
+)
+
+func internName(b []byte) string {
+	if m := interned.Load(); m != nil {
+		if s, ok := (*m)[string(b)]; ok {
+			return s
+		}
+	}
+	s := string(b)
+	if len(s) > maxInternedLen {
+		return s
+	}
+	internMu.Lock()
+	defer internMu.Unlock()
+	var old map[string]string
+	if m := interned.Load(); m != nil {
+		old = *m
+	}
+	if t, ok := old[s]; ok {
+		return t
+	}
+	if len(old) >= maxInterned {
+		return s
+	}
+	m := make(map[string]string, len(old)+1)
+	for k, v := range old {
+		m[k] = v
+	}
+	m[s] = s
+	interned.Store(&m)
+	return s
 }
 
 var asciiNameStart, asciiNameChar [utf8.RuneSelf]bool
