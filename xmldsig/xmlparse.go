@@ -292,6 +292,18 @@ func init() {
 	}
 }
 
+// continuesName tells whether b starts with a name character.
+func continuesName(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	if b[0] < utf8.RuneSelf {
+		return asciiNameChar[b[0]]
+	}
+	r, _ := utf8.DecodeRune(b)
+	return r != utf8.RuneError && isNameRune(r, false)
+}
+
 // isNameRune implements NameStartChar / NameChar of XML 1.0 fifth edition.
 func isNameRune(r rune, start bool) bool {
 	if r < utf8.RuneSelf {
@@ -617,8 +629,12 @@ func (p *xmlParser) element(parent *etree.Element, depth int) (*etree.Element, e
 	}
 	// end tag
 	p.i += 2 // "</"
-	end, err := p.name()
-	if err != nil {
+	var end string
+	if n := len(tag); hasPrefix(p.b[p.i:], tag) && !continuesName(p.b[p.i+n:]) {
+		// the usual case, without reading the name again
+		p.i += n
+		end = tag
+	} else if end, err = p.name(); err != nil {
 		return nil, err
 	}
 	if end != tag {
