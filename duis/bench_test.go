@@ -37,6 +37,23 @@ func BenchmarkValidate(b *testing.B) {
 	}
 }
 
+// BenchmarkValidateDecode is the intake's one-scan path: what Validate
+// followed by Decode costs when done together.
+func BenchmarkValidateDecode(b *testing.B) {
+	for _, d := range benchDocs {
+		b.Run(d.name, func(b *testing.B) {
+			data := benchDoc(b, d.file)
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, _, verr, derr := ValidateDecode(data); verr != nil || derr != nil {
+					b.Fatal(verr, derr)
+				}
+			}
+		})
+	}
+}
+
 func BenchmarkDecode(b *testing.B) {
 	for _, d := range benchDocs {
 		b.Run(d.name, func(b *testing.B) {
