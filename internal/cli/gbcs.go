@@ -17,7 +17,6 @@ import (
 
 	"github.com/opendcc/opendcc/client"
 	"github.com/opendcc/opendcc/gbcs"
-	"github.com/opendcc/opendcc/gbcs/payload"
 	"github.com/opendcc/opendcc/internal/dccboxed"
 )
 
@@ -210,90 +209,23 @@ func printGBCSText(out io.Writer, r gbcsResult) {
 	fmt.Fprintln(out)
 }
 
-// parseOne decodes one message and runs the checks the keys allow.
+// parseOne decodes one message and runs the checks the keys allow (the
+// decoding `opendcc send` and `duis parse` use: client.DecodeGBCS).
 func parseOne(in gbcsInput, sec *gbcs.Security) gbcsResult {
 	r := gbcsResult{File: in.name}
 	if in.err != nil {
 		r.Error = in.err.Error()
 		return r
 	}
-	if gbcs.IsBlock(in.data) {
-		r.Error = "a General Block Transfer block: reassemble the whole sequence first"
-		return r
-	}
-	m, err := gbcs.Parse(in.data)
-	if err != nil {
-		r.Error = err.Error()
-		return r
-	}
-	r.OK = true
-	r.CRA = m.CRA.String()
-	c := m.OriginatorCounter
-	r.Counter = &c
-	r.Originator = m.Originator.String()
-	r.Recipient = m.Recipient.String()
-	r.MessageCode = fmt.Sprintf("0x%04X", m.MessageCode)
-	if uc, ok := gbcs.LookupMessageCode(m.MessageCode); ok {
-		r.UseCase = uc.Name + " " + uc.Title
-	}
-	var problems []string
-	r.MAC = checkState(m.MACHeader, func() error { return sec.VerifyMAC(m) }, sec, gbcs.ErrMACInvalid)
-	r.Signature = checkState(m.Signed(), func() error { return sec.VerifySignature(m) }, sec, gbcs.ErrSignatureInvalid)
-	if r.MAC == "invalid" {
-		problems = append(problems, "MAC does not verify")
-	}
-	if r.Signature == "invalid" {
-		problems = append(problems, "signature does not verify")
-	}
-	opts := payload.Options{Alert: m.CRA == gbcs.CRAAlert}
-	if sec != nil {
-		opts.Decrypt = func(ct []byte) ([]byte, error) {
-			pt, err := sec.DecryptPayload(m, ct)
-			if err == nil {
-				r.Decrypted = true
-			}
-			return pt, err
-		}
-	}
-	tree, err := payload.Decode(m.MessageCode, m.Content, opts)
-	if err != nil && opts.Decrypt != nil && errors.Is(err, gbcs.ErrNoKey) {
-		// Keys for this pair are missing: show the encrypted form.
-		opts.Decrypt = nil
-		tree, err = payload.Decode(m.MessageCode, m.Content, opts)
-	}
-	if err != nil {
-		problems = append(problems, "payload: "+err.Error())
-	} else {
-		if j, jerr := tree.JSON(); jerr == nil {
-			r.Payload = j
-		}
-		r.tree = tree.String()
-	}
-	if len(problems) > 0 {
-		r.OK = false
-		r.Error = strings.Join(problems, "; ")
+	g := client.DecodeGBCS(in.data, sec)
+	r.OK, r.Error, r.CRA = g.OK, g.Error, g.CRA
+	r.Originator, r.Recipient, r.MessageCode, r.UseCase = g.Originator, g.Recipient, g.MessageCode, g.UseCase
+	r.MAC, r.Signature, r.Decrypted, r.Payload, r.tree = g.MAC, g.Signature, g.Decrypted, g.Payload, g.Tree
+	if g.CRA != "" {
+		c := g.Counter
+		r.Counter = &c
 	}
 	return r
-}
-
-// checkState maps a check's outcome onto valid|invalid|absent|unknown.
-func checkState(present bool, check func() error, sec *gbcs.Security, invalid error) string {
-	if !present {
-		return "absent"
-	}
-	if sec == nil {
-		return "unknown"
-	}
-	err := check()
-	switch {
-	case err == nil:
-		return "valid"
-	case errors.Is(err, gbcs.ErrNoKey):
-		return "unknown"
-	case errors.Is(err, invalid):
-		return "invalid"
-	}
-	return "invalid"
 }
 
 // loadKeyring merges the key sources named by --keys.
