@@ -34,6 +34,15 @@ type Transport interface {
 	Send(ctx context.Context, d store.Device, command []byte) error
 }
 
+// verifyDevice checks a device message's protection: its MAC when it has
+// a MAC header, else its signature (critical use cases).
+func (p *Pipeline) verifyDevice(m *gbcs.Message) error {
+	if m.MACHeader {
+		return p.Security.VerifyMAC(m)
+	}
+	return p.Security.VerifySignature(m)
+}
+
 // Provisioner is implemented by a Transport whose devices must exist before
 // the DCC can protect a command for them (the simulated WAN creates a
 // device, with its keys and certificates, from its inventory entry).
@@ -776,28 +785,20 @@ func (p *Pipeline) deliverNow(m store.OutboxMessage) {
 	go func() {
 		defer func() { <-p.fast; p.wg.Done() }()
 		ctx := context.Background()
-		url := m.URL
-		if url == "" {
-			url = p.responseURL(ctx, m.Recipient)
+		if p.attempt(ctx, m) != nil {
+			p.Store.Outbox().Requeue(ctx, m.ID, p.now().Add(time.Second))
 		}
-		if url != "" && post(ctx, p.Client, url, m.Payload) == nil {
-			p.Store.Outbox().Delivered(ctx, m.ID, p.now())
-			p.Metrics.delivery("delivered")
-			return
-		}
-		p.Metrics.delivery("retry")
-		p.Store.Outbox().Requeue(ctx, m.ID, p.now().Add(time.Second))
 	}()
 }
 
-// responseID is target:originator:counter for a RequestID
-// originator:target:counter, written as the request wrote its EUIs.
+// responseID is the ResponseID (target:originator:counter) of a
+// RequestID, written as the request wrote its EUIs.
 func responseID(requestID string) string {
-	f := strings.Split(requestID, ":")
-	if len(f) != 3 {
+	id, err := duis.ParseRequestID(requestID)
+	if err != nil {
 		return requestID
 	}
-	return f[1] + ":" + f[0] + ":" + f[2]
+	return id.ResponseID()
 }
 
 func (p *Pipeline) poke() {
@@ -852,11 +853,7 @@ func (p *Pipeline) fromDevice(ctx context.Context, raw []byte) error {
 		p.Metrics.dropped("wrong-device")
 		return nil
 	}
-	if m.MACHeader {
-		err = p.Security.VerifyMAC(m)
-	} else {
-		err = p.Security.VerifySignature(m)
-	}
+	err = p.verifyDevice(m)
 	if err != nil {
 		p.log().Warn("dropping a device response that does not verify", "request", r.ID, "err", err)
 		p.Metrics.dropped("not-verifying")
@@ -956,6 +953,20 @@ func (p *Pipeline) deliveryLoop(ctx context.Context) {
 }
 
 func (p *Pipeline) deliver(ctx context.Context, m store.OutboxMessage) {
+	err := p.attempt(ctx, m)
+	if err == nil {
+		return
+	}
+	backoff := time.Second << min(m.Attempts-1, 9)
+	if backoff > 5*time.Minute {
+		backoff = 5 * time.Minute
+	}
+	p.Store.Outbox().Retry(ctx, m.ID, p.owner, p.now().Add(backoff), err.Error())
+}
+
+// attempt posts m to its recipient's Receive Response Service once and marks
+// it delivered on a 2xx; the caller schedules what failed.
+func (p *Pipeline) attempt(ctx context.Context, m store.OutboxMessage) error {
 	url := m.URL
 	if url == "" {
 		url = p.responseURL(ctx, m.Recipient)
@@ -964,17 +975,13 @@ func (p *Pipeline) deliver(ctx context.Context, m store.OutboxMessage) {
 	if url != "" {
 		err = post(ctx, p.Client, url, m.Payload)
 	}
-	if err == nil {
-		p.Store.Outbox().Delivered(ctx, m.ID, p.now())
-		p.Metrics.delivery("delivered")
-		return
+	if err != nil {
+		p.Metrics.delivery("retry")
+		return err
 	}
-	p.Metrics.delivery("retry")
-	backoff := time.Second << min(m.Attempts-1, 9)
-	if backoff > 5*time.Minute {
-		backoff = 5 * time.Minute
-	}
-	p.Store.Outbox().Retry(ctx, m.ID, p.owner, p.now().Add(backoff), err.Error())
+	p.Store.Outbox().Delivered(ctx, m.ID, p.now())
+	p.Metrics.delivery("delivered")
+	return nil
 }
 
 func post(ctx context.Context, c *http.Client, url string, body []byte) error {
@@ -999,13 +1006,7 @@ func post(ctx context.Context, c *http.Client, url string, body []byte) error {
 // or gas supplier; docs/processing.md): a DUIS DeviceAlertMessage with the
 // GBCS alert, ResponseID device:user:counter.
 func (p *Pipeline) alert(ctx context.Context, m *gbcs.Message, raw []byte) error {
-	var err error
-	if m.MACHeader {
-		err = p.Security.VerifyMAC(m)
-	} else {
-		err = p.Security.VerifySignature(m)
-	}
-	if err != nil {
+	if err := p.verifyDevice(m); err != nil {
 		p.log().Warn("dropping a device alert that does not verify", "device", m.Originator, "err", err)
 		return nil
 	}
@@ -1038,7 +1039,7 @@ func (p *Pipeline) alert(ctx context.Context, m *gbcs.Message, raw []byte) error
 		code = fmt.Sprintf("%02X%02X", m.Content[0], m.Content[1])
 	}
 	for user := range to {
-		rid := fmt.Sprintf("%s:%s:%d", dashed(m.Originator), dashed(user), m.OriginatorCounter)
+		rid := fmt.Sprintf("%s:%s:%d", m.Originator, user, m.OriginatorCounter)
 		doc, err := p.Signer.Response(ResponseParts{ResponseID: rid, Code: "I0", Time: now,
 			Alert: &duis.DeviceAlertMessage{AlertCode: code, GBCSPayload: base64.StdEncoding.EncodeToString(raw)}})
 		if err != nil {
@@ -1053,18 +1054,6 @@ func (p *Pipeline) alert(ctx context.Context, m *gbcs.Message, raw []byte) error
 		p.poke()
 	}
 	return nil
-}
-
-// dashed writes an EUI-64 as DUIS does: eight hex pairs joined by '-'.
-func dashed(id eui.EUI64) string {
-	var b strings.Builder
-	for i, x := range id {
-		if i > 0 {
-			b.WriteByte('-')
-		}
-		fmt.Fprintf(&b, "%02X", x)
-	}
-	return b.String()
 }
 
 // futureDatedAlert forwards an 8F66/8F67 Future Dated Execution Of
@@ -1125,7 +1114,7 @@ func (p *Pipeline) futureDatedAlert(ctx context.Context, m *gbcs.Message, raw []
 	}
 	srv, _ := duis.LookupSRV(r.SRV)
 	now := p.now()
-	rid := fmt.Sprintf("%s:%s:%d", dashed(m.Originator), dashed(r.Originator), m.OriginatorCounter)
+	rid := fmt.Sprintf("%s:%s:%d", m.Originator, r.Originator, m.OriginatorCounter)
 	parts := ResponseParts{RequestID: meta.RequestID, ResponseID: rid, Code: "I0", Time: now,
 		Fill: func(rm *duis.ResponseMessage) {
 			rm.FutureDatedDeviceAlertMessage = &duis.FutureDatedDeviceAlertMessage{
