@@ -252,37 +252,15 @@ func acbCounterKey(acb eui.EUI64) store.CounterKey {
 	return store.CounterKey{Space: "gbcs", Originator: acb}
 }
 
-// ambiguousChoice lists, for every use case of the SRV, the catalogue's
-// names; transform picks the last-listed version variant it finds.
+// ambiguousChoice lists every use case the catalogue names for the SRV;
+// transform picks, of the version variants that apply to the device type,
+// the newest (the one listed last).
 func ambiguousChoice(srv *duis.SRV, dev store.Device) []string {
 	var out []string
 	for _, uc := range srv.GBCSUseCases {
 		for _, n := range strings.Split(uc, "/") {
 			out = append(out, strings.TrimSpace(n))
 		}
-	}
-	// Prefer the later (newer GBCS version) variants: keep only the last
-	// of each family that differs by a trailing letter.
-	return newestVariants(out)
-}
-
-// newestVariants keeps, of names sharing a prefix that differs only by
-// the trailing letter (ECS26d / ECS26l), the one sorting last.
-func newestVariants(names []string) []string {
-	best := map[string]string{}
-	var order []string
-	for _, n := range names {
-		base := strings.TrimRight(n, "abcdefghijklmnopqrstuvwxyz")
-		if cur, ok := best[base]; !ok {
-			order = append(order, base)
-			best[base] = n
-		} else if n > cur {
-			best[base] = n
-		}
-	}
-	out := make([]string, 0, len(order))
-	for _, b := range order {
-		out = append(out, best[b])
 	}
 	return out
 }

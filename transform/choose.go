@@ -35,9 +35,11 @@ func (c *ctx) versioned(cands []*gbcs.UseCase, names ...string) (string, error) 
 	if len(avail) == 1 {
 		return avail[0], nil
 	}
-	for _, n := range avail {
-		if slices.Contains(c.dev.UseCases, n) {
-			return n, nil
+	// newest first: a device that lists several variants (the DCC's
+	// default, docs/processing.md) gets the one of the latest GBCS version
+	for i := len(avail) - 1; i >= 0; i-- {
+		if slices.Contains(c.dev.UseCases, avail[i]) {
+			return avail[i], nil
 		}
 	}
 	if len(avail) == 0 {
