@@ -1,6 +1,7 @@
 package dcc
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -212,6 +213,25 @@ type requestMeta struct {
 	Endpoint  Endpoint `json:"endpoint"`
 	Body      string   `json:"body"`
 	Request   []byte   `json:"request"` // the signed DUIS request as posted
+}
+
+// metaRequestID is the RequestID as received from a request's meta. It
+// reads only the leading "requestId" member (json.Marshal writes it first):
+// the meta also holds the signed request, whose few kilobytes a full
+// Unmarshal would scan and base64-decode for every final response.
+func metaRequestID(meta []byte) string {
+	const prefix = `{"requestId":"`
+	if bytes.HasPrefix(meta, []byte(prefix)) {
+		rest := meta[len(prefix):]
+		if i := bytes.IndexByte(rest, '"'); i >= 0 && bytes.IndexByte(rest[:i], '\\') < 0 {
+			return string(rest[:i])
+		}
+	}
+	var m struct {
+		RequestID string `json:"requestId"`
+	}
+	json.Unmarshal(meta, &m)
+	return m.RequestID
 }
 
 // record stores an accepted request in state accepted, in the transaction

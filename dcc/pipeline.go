@@ -114,8 +114,10 @@ type Pipeline struct {
 	roomMu   sync.Mutex
 	room     chan struct{} // closed when in-flight requests drop below MaxInFlight
 	wake     chan struct{}
-	fast     chan struct{} // bounds the direct posts in flight
-	urls     sync.Map      // eui.EUI64 → cachedURL
+	fast     chan struct{}                   // bounds the direct posts in flight
+	urls     sync.Map                        // eui.EUI64 → cachedURL
+	direct   chan struct{}                   // bounds the direct sends in flight
+	runCtx   atomic.Pointer[context.Context] // set while running
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	subs     []bus.Subscription
@@ -439,6 +441,7 @@ func (p *Pipeline) Start(ctx context.Context) error {
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	p.cancel = cancel
+	p.direct = make(chan struct{}, 4*p.Workers)
 	for _, c := range []struct {
 		name, subject string
 		h             bus.Handler
@@ -456,6 +459,7 @@ func (p *Pipeline) Start(ctx context.Context) error {
 		p.Stop()
 		return err
 	}
+	p.runCtx.Store(&runCtx) // direct sends from now on
 	for _, loop := range []func(context.Context){p.timeoutLoop, p.holdLoop, p.deliveryLoop} {
 		p.wg.Add(1)
 		go func(f func(context.Context)) { defer p.wg.Done(); f(runCtx) }(loop)
@@ -470,6 +474,7 @@ func (p *Pipeline) Stop() {
 		s.Stop()
 	}
 	p.subs = nil
+	p.runCtx.Store(nil)
 	if p.cancel != nil {
 		p.cancel()
 	}
@@ -518,9 +523,35 @@ func (p *Pipeline) enqueue(ctx context.Context, id string) error {
 	return p.publishSend(ctx, sendMsg{ID: id})
 }
 
-// enqueueCommand publishes an accepted request with its command.
+// enqueueCommand sends an accepted (committed) request's command: straight
+// to the Transport from a bounded pool of goroutines, or, when the pool is
+// full or the direct send fails, through the bus (dcc.send), whose
+// consumer retries. The bus is not needed for durability here: the request
+// is recorded as accepted before this is called, and Start republishes
+// every request still accepted after a crash. Skipping it saves a durable
+// publish, a delivery and an acknowledgement per request.
 func (p *Pipeline) enqueueCommand(ctx context.Context, id string, d store.Device, cmd []byte) error {
-	err := p.publishSend(ctx, sendMsg{ID: id, Device: &d, Command: cmd})
+	sm := sendMsg{ID: id, Device: &d, Command: cmd}
+	if rc := p.runCtx.Load(); rc != nil && (*rc).Err() == nil {
+		run := *rc
+		select {
+		case p.direct <- struct{}{}:
+			p.inflight.Add(1)
+			p.wg.Add(1)
+			go func() {
+				defer func() { <-p.direct; p.wg.Done() }()
+				if err := p.send(run, sm); err != nil && run.Err() == nil {
+					p.log().Warn("device send failed; queued for retry", "request", id, "err", err)
+					if err := p.publishSend(run, sm); err != nil {
+						p.log().Warn("queueing a failed send failed; it is sent on recovery or times out", "request", id, "err", err)
+					}
+				}
+			}()
+			return nil
+		default:
+		}
+	}
+	err := p.publishSend(ctx, sm)
 	if err == nil {
 		p.inflight.Add(1)
 	}
@@ -664,14 +695,9 @@ func (p *Pipeline) send(ctx context.Context, sm sendMsg) error {
 // one transaction; only the first outcome of a request counts.
 func (p *Pipeline) finish(ctx context.Context, r store.Request, s store.RequestState, code string, gbcsResponse []byte) error {
 	now := p.now()
-	// Only the RequestID as received: decoding the whole meta would
-	// base64-decode the signed request too.
-	var meta struct {
-		RequestID string `json:"requestId"`
-	}
-	json.Unmarshal(r.Meta, &meta)
+	rid := metaRequestID(r.Meta)
 	srv, _ := duis.LookupSRV(r.SRV)
-	parts := ResponseParts{RequestID: meta.RequestID, ResponseID: responseID(meta.RequestID), Code: code, Time: now, GBCSPayload: gbcsResponse}
+	parts := ResponseParts{RequestID: rid, ResponseID: responseID(rid), Code: code, Time: now, GBCSPayload: gbcsResponse}
 	if parts.RequestID == "" {
 		parts.RequestID = r.ID
 		parts.ResponseID = responseID(r.ID)
