@@ -213,6 +213,9 @@ type requestMeta struct {
 	Endpoint  Endpoint `json:"endpoint"`
 	Body      string   `json:"body"`
 	Request   []byte   `json:"request"` // the signed DUIS request as posted
+	// ScheduleID: a run of this DCC Schedule (the DCC issued the request;
+	// its answer is a DSPScheduledMessage).
+	ScheduleID string `json:"scheduleId,omitempty"`
 }
 
 // metaRequestID is the RequestID as received from a request's meta. It

@@ -131,6 +131,8 @@ type ResponseParts struct {
 	// Alert, when set, makes the body a DeviceAlertMessage instead of a
 	// ResponseMessage.
 	Alert *duis.DeviceAlertMessage
+	// DCCAlert, when set, makes the body a DCCAlertMessage.
+	DCCAlert *duis.DCCAlertMessage
 }
 
 // Response builds and signs a DUIS Response in the compact form DCC Boxed
@@ -163,6 +165,8 @@ func (s *Signer) Response(p ResponseParts) ([]byte, error) {
 	r.Header.ResponseDateTime = p.Time.UTC().Format("2006-01-02T15:04:05.000Z")
 	if p.Alert != nil {
 		r.Body.DeviceAlertMessage = p.Alert
+	} else if p.DCCAlert != nil {
+		r.Body.DCCAlertMessage = p.DCCAlert
 	} else {
 		r.Body.ResponseMessage = rm
 	}

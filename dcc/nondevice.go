@@ -37,12 +37,38 @@ type nonDeviceResult struct {
 //     Their schema has no response element, so success is I99 ("success of
 //     a non-device request with no XML data"); the request is recorded in
 //     store.Requests and finished at once (state responded, outcome I99).
-//   - The others (5.x schedules, 8.6, 8.13, 11.1, 11.4) are recorded in
-//     state accepted and answered I99; they are not carried out yet.
+//   - 5.1–5.3 manage DCC Schedules (schedules.go): 5.1 answers I0 with the
+//     DSPScheduleID, 5.2 I0 with DSPSchedulesRead, 5.3 I99.
+//   - The others (8.6, 8.13, 11.1, 11.4) are recorded in state accepted and
+//     answered I99; they are not carried out yet.
 func (h *Handler) nonDevice(ctx context.Context, tx store.Repos, acc *Accepted, msg *duis.Message, data []byte, now time.Time) (*nonDeviceResult, error) {
 	body := msg.Request.Body
 	var err error
 	switch acc.SRV.Variant {
+	case "5.1", "5.2", "5.3":
+		var res *nonDeviceResult
+		switch {
+		case body.CreateSchedule != nil:
+			res, err = h.createSchedule(ctx, tx, acc, body.CreateSchedule, now)
+		case body.ReadSchedule != nil:
+			res, err = readSchedules(ctx, tx, acc, body.ReadSchedule)
+		case body.DeleteSchedule != nil:
+			res, err = deleteSchedules(ctx, tx, acc, body.DeleteSchedule, now)
+		default:
+			err = reject(CodeSchemaInvalid, "%s without its body", acc.SRV.Variant)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if acc.SRV.Variant != "5.2" { // 5.2 only reads
+			if err := h.record(ctx, tx, acc, data, now); err != nil {
+				return nil, err
+			}
+			if _, err := tx.Requests().Finish(ctx, acc.ID.Canonical(), store.RequestResponded, res.Code, nil, now); err != nil {
+				return nil, err
+			}
+		}
+		return res, nil
 	case "8.2":
 		inventory, err := readInventory(ctx, tx, msg)
 		if err != nil {

@@ -342,6 +342,8 @@ func TestNonDeviceTemplates(t *testing.T) {
 		"8.14.2": "I99",
 		"8.14.3": "I99", // fault identified prior to installation of the Pending CH
 		"8.14.4": "I99",
+		"5.2":    CodeScheduleNotFound,       // schedule 123 does not exist on a fresh store
+		"5.3":    CodeScheduleNotFoundDelete, // nor can it be deleted
 	}
 	seen := map[string]bool{}
 	entries, err := os.ReadDir(dir)

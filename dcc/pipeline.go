@@ -698,6 +698,11 @@ func (p *Pipeline) finish(ctx context.Context, r store.Request, s store.RequestS
 	rid := metaRequestID(r.Meta)
 	srv, _ := duis.LookupSRV(r.SRV)
 	parts := ResponseParts{RequestID: rid, ResponseID: responseID(rid), Code: code, Time: now, GBCSPayload: gbcsResponse}
+	if sid := metaScheduleID(r.Meta); sid != "" && gbcsResponse != nil {
+		// a DCC Schedule's run: the device's answer with the schedule's ID
+		sm := &duis.DSPScheduledMessage{GBCSPayload: b64(gbcsResponse), DSPScheduleID: sid}
+		parts.GBCSPayload, parts.Fill = nil, func(rm *duis.ResponseMessage) { rm.DSPScheduledMessage = sm }
+	}
 	if parts.RequestID == "" {
 		parts.RequestID = r.ID
 		parts.ResponseID = responseID(r.ID)
@@ -909,6 +914,14 @@ func (p *Pipeline) holdLoop(ctx context.Context) {
 			continue
 		}
 		for _, h := range hs {
+			if h.Kind == holdKindSchedule {
+				// it reschedules or ends the hold; on error the lease expires
+				// and the run is tried again
+				if err := p.runSchedule(ctx, h); err != nil && ctx.Err() == nil {
+					p.log().Warn("a DCC Schedule's run failed", "hold", h.ID, "err", err)
+				}
+				continue
+			}
 			if h.Kind == "future-dated" {
 				if err := p.enqueue(ctx, h.RequestID); err != nil {
 					continue // the lease expires and the hold is claimed again
