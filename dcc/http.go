@@ -185,6 +185,7 @@ func (h *Handler) process(ctx context.Context, data []byte, ep Endpoint) ([]byte
 			}
 		}
 		if prep.command != nil && !prep.held {
+			h.Pipeline.track(prep.record) // before the device can answer
 			if err := h.Pipeline.enqueueCommand(ctx, p.ID.Canonical(), prep.device, prep.command); err != nil {
 				// Recorded: the pipeline republishes accepted requests.
 				h.log().Warn("queueing an accepted request failed; it is sent on recovery", "request", p.ID.Canonical(), "err", err)
@@ -283,6 +284,7 @@ func (h *Handler) recordPrepared(ctx context.Context, tx store.Repos, acc *Accep
 	if err := tx.Requests().InsertRequest(ctx, r); err != nil {
 		return err
 	}
+	prep.record = r
 	if prep.command == nil { // local delivery only: answered now
 		_, err := tx.Requests().Finish(ctx, r.ID, store.RequestResponded, prep.code, prep.local, now)
 		return err

@@ -118,6 +118,8 @@ type Pipeline struct {
 	urls     sync.Map                        // eui.EUI64 → cachedURL
 	direct   chan struct{}                   // bounds the direct sends in flight
 	runCtx   atomic.Pointer[context.Context] // set while running
+	pending  sync.Map                        // pendingKey → store.Request sent by this process, not finished
+	npending atomic.Int64
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	subs     []bus.Subscription
@@ -154,6 +156,7 @@ type prepared struct {
 	code    string // synchronous response code (I99, or I0 for CV 2/3/4/6/7)
 	held    bool   // future-dated in the DSP pattern: released by the hold loop
 	device  store.Device
+	record  store.Request // the row recorded (ID set once recorded)
 }
 
 // errUnsupported wraps a mapping OpenDCC cannot build yet (HTTP 501).
@@ -691,6 +694,44 @@ func (p *Pipeline) send(ctx context.Context, sm sendMsg) error {
 	return nil
 }
 
+// pendingKey is what a device response carries back to match its request.
+type pendingKey struct {
+	originator eui.EUI64
+	counter    uint64
+}
+
+// maxPending bounds the requests kept in memory for matching.
+const maxPending = 8192
+
+// track keeps a request just recorded and sent, so that its device
+// response is matched without reading the row back (RequestByCounter on a
+// reader whose page cache every commit invalidates). The row is immutable
+// until finished, and finish decides by its conditional update, so a copy
+// is as good as a read; what is not tracked (full map, after a restart, or
+// finished by another process) is read from the store.
+func (p *Pipeline) track(r store.Request) {
+	if r.ID == "" || p.npending.Load() >= maxPending {
+		return
+	}
+	if _, loaded := p.pending.LoadOrStore(pendingKey{r.Originator, r.Counter}, r); !loaded {
+		p.npending.Add(1)
+	}
+}
+
+func (p *Pipeline) untrack(r store.Request) {
+	if _, ok := p.pending.LoadAndDelete(pendingKey{r.Originator, r.Counter}); ok {
+		p.npending.Add(-1)
+	}
+}
+
+func (p *Pipeline) pendingRequest(originator eui.EUI64, counter uint64) (store.Request, bool) {
+	v, ok := p.pending.Load(pendingKey{originator, counter})
+	if !ok {
+		return store.Request{}, false
+	}
+	return v.(store.Request), true
+}
+
 // finish records the final outcome and queues its signed DUIS response in
 // one transaction; only the first outcome of a request counts.
 func (p *Pipeline) finish(ctx context.Context, r store.Request, s store.RequestState, code string, gbcsResponse []byte) error {
@@ -734,6 +775,9 @@ func (p *Pipeline) finish(ctx context.Context, r store.Request, s store.RequestS
 		_, err = tx.Outbox().Enqueue(ctx, msg)
 		return err
 	})
+	if err == nil {
+		p.untrack(r) // final now, whoever finished it
+	}
 	if done {
 		p.answered()
 		p.Metrics.final(code, r.AcceptedAt, now)
@@ -848,7 +892,10 @@ func (p *Pipeline) fromDevice(ctx context.Context, raw []byte) error {
 	if m.HasSupplementaryRemotePartyCounter {
 		orig, counter = m.SupplementaryRemoteParty, m.SupplementaryRemotePartyCounter
 	}
-	r, err := p.Store.Requests().RequestByCounter(ctx, orig, counter)
+	r, ok := p.pendingRequest(orig, counter)
+	if !ok {
+		r, err = p.Store.Requests().RequestByCounter(ctx, orig, counter)
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		p.log().Warn("dropping a device response that answers no request", "originator", orig, "counter", counter)
 		p.Metrics.dropped("unmatched")
