@@ -141,7 +141,7 @@ func (c *ctx) rangeAttr(path string, max int) (int, error) {
 
 // ecs46d: the selector of a scheduled action is ECS47a's
 // controllerNumberAndCommandedState with bit 7 of the level octet set.
-// Inferred from RTDS: all 50 entries of the five ECS46d commands carry it
+// Inferred from RTDS: all 70 entries of the seven ECS46d commands carry it
 // (levels 0, 50, 100 → 0x80, 0xB2, 0xE4; output 0x1n, input 0x2n), and
 // no immediate ECS47a / ECS47e command does; the level (0..100) needs
 // only the low 7 bits.

@@ -52,7 +52,7 @@ func (c *ctx) auxController(path string) (int, error) {
 // input) and the least significant shall be 0xn"), the level is its
 // resultingLevel 'p' / 'q' of GBCS 7.3.6.1; RTDS: controller 5 at 100
 // output 0x1564, controller 1 at 0 output 0x1100, controller 3 at 50 input
-// 0x2332 (ECS47a ×4, ECS47e ×3). p is the path prefix of the action
+// 0x2332 (six ECS47a, three ECS47e commands). p is the path prefix of the action
 // ("" or "…/AuxiliaryControllerAction/").
 func (c *ctx) auxSelector(p string) (uint16, error) {
 	n, err := c.auxController(p + "AuxiliaryControllerN")
