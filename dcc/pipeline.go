@@ -1098,10 +1098,7 @@ func (p *Pipeline) alert(ctx context.Context, m *gbcs.Message, raw []byte) error
 			}
 		}
 	}
-	code := fmt.Sprintf("%04X", m.MessageCode)
-	if len(m.Content) >= 2 && (m.MessageCode == 0x1000 || m.MessageCode == 0x1001) {
-		code = fmt.Sprintf("%02X%02X", m.Content[0], m.Content[1])
-	}
+	code := deviceAlertCode(m.MessageCode, m.Content)
 	for user := range to {
 		rid := fmt.Sprintf("%s:%s:%d", m.Originator, user, m.OriginatorCounter)
 		doc, err := p.Signer.Response(ResponseParts{ResponseID: rid, Code: "I0", Time: now,

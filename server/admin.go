@@ -53,7 +53,7 @@ func (s *Server) AdminURL() string {
 // listener (the DUIS mux is not used: the API must not be reachable on the
 // DUIS port).
 func (s *Server) startAdmin(ctx context.Context, cfg Config, _ *http.ServeMux) error {
-	a := &admin{store: s.Store, trust: s.trust, token: cfg.Admin.Token, now: cfg.Now}
+	a := &admin{store: s.Store, trust: s.trust, token: cfg.Admin.Token, now: cfg.Now, server: s}
 	if cfg.Admin.UsersFile != "" {
 		n, err := a.loadUsersFile(ctx, cfg.Admin.UsersFile)
 		if err != nil {
@@ -80,6 +80,8 @@ type admin struct {
 	token string
 	now   func() time.Time
 	mu    sync.Mutex // serialises writes (validate, put, trust)
+	// server gives the simulated-estate events (simevents.go).
+	server *Server
 }
 
 // ---------------------------------------------------------------- JSON forms
@@ -460,6 +462,7 @@ func (a *admin) handler() http.Handler {
 	mux.HandleFunc("PUT /admin/v1/users/{eui}", a.put)
 	mux.HandleFunc("DELETE /admin/v1/users/{eui}", a.delete)
 	mux.HandleFunc("POST /admin/v1/users/{eui}/status", a.status)
+	mux.HandleFunc("POST /admin/v1/sim/devices/{eui}/power", a.simPower)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if a.token != "" {
 			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")

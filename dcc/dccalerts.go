@@ -1,0 +1,115 @@
+package dcc
+
+// DCC Alerts (DUIS DCCAlertMessage): what the DCC itself tells Users, as
+// opposed to Device Alerts it forwards. The public sources list the codes
+// (AD1, N1…N65, N999) and the payload types but not which code carries which
+// payload; the assignments here are OpenDCC's (docs/processing.md, "DCC
+// Alerts").
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/opendcc/opendcc/duis"
+	"github.com/opendcc/opendcc/eui"
+	"github.com/opendcc/opendcc/store"
+)
+
+// DCCAlertPowerOutage is the DCC Alert of a Communications Hub that lost
+// power (PowerOutageEvent), for the Electricity Distributors of the
+// premises. AD1 is the one code the schema sets apart from the N-codes.
+const DCCAlertPowerOutage = "AD1"
+
+// CommsHubPowerOutage is called by the WAN side (the CSP learns of a comms
+// hub's outage from its last gasp) with the hub's CHF and when the power
+// went. For every electricity metering point served by a meter on that hub,
+// each Electricity Distributor registered for it at that time gets a DCC
+// Alert AD1 PowerOutageEvent (one per MPAN: the payload names one). The
+// alerts are queued in one transaction and delivered with the outbox's
+// retries. It returns how many were queued.
+func (p *Pipeline) CommsHubPowerOutage(ctx context.Context, chf eui.EUI64, at time.Time) (int, error) {
+	now := p.now()
+	meters, err := p.Store.Inventory().ListDevices(ctx, store.DeviceFilter{CHF: chf})
+	if err != nil {
+		return 0, err
+	}
+	var msgs []store.OutboxMessage
+	seen := map[string]bool{}
+	for _, m := range meters {
+		if m.Type != store.DeviceESME {
+			continue
+		}
+		for _, mpan := range []string{m.ImportMPxN, m.SecondaryImportMPAN, m.ExportMPAN} {
+			if mpan == "" || seen[mpan] {
+				continue
+			}
+			seen[mpan] = true
+			regs, err := p.Store.Registrations().RegisteredAt(ctx, mpan, at)
+			if err != nil {
+				return 0, err
+			}
+			for _, r := range regs {
+				if r.Role != store.RoleElectricityDistributor {
+					continue
+				}
+				id := fmt.Sprintf("%s:%s:%d", p.ACB, r.Party, now.UnixNano()+int64(len(msgs)))
+				doc, err := p.Signer.Response(ResponseParts{ResponseID: id, Code: "I0", Time: now,
+					DCCAlert: &duis.DCCAlertMessage{DCCAlertCode: DCCAlertPowerOutage, DCCAlert: duis.DCCAlert{
+						PowerOutageEvent: &duis.PowerOutageEvent{CommsHubDeviceID: chf.String(),
+							StartDateTime: at.UTC().Format("2006-01-02T15:04:05Z"), MPxN: mpan}}}})
+				if err != nil {
+					return 0, err
+				}
+				msgs = append(msgs, store.OutboxMessage{ID: id, Recipient: r.Party, Kind: "dcc-alert", Payload: doc, CreatedAt: now, NextAttempt: now})
+			}
+		}
+	}
+	if len(msgs) == 0 {
+		return 0, nil
+	}
+	err = p.Store.InTx(ctx, func(tx store.Repos) error {
+		for _, m := range msgs {
+			if _, err := tx.Outbox().Enqueue(ctx, m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	p.poke()
+	return len(msgs), nil
+}
+
+// deviceAlertCode is the GBCS alert code a device alert carries, written
+// as DUIS AlertCode (4 hex digits): in a DLMS data-notification
+// (0F ‖ invoke-id ‖ 00 ‖ structure ‖ long-unsigned code) or in a GBZ alert
+// header (profile 0109 ‖ components ‖ code), gbcs.md §4–5, or as the
+// first INTEGER of an ASN.1 alert's SEQUENCE; anything else is named by its
+// message code.
+func deviceAlertCode(messageCode uint16, content []byte) string {
+	switch {
+	case len(content) >= 11 && content[0] == 0x0F && content[5] == 0x00 && content[6] == 0x02 && content[8] == 0x12:
+		return fmt.Sprintf("%02X%02X", content[9], content[10])
+	case len(content) >= 5 && content[0] == 0x01 && content[1] == 0x09:
+		return fmt.Sprintf("%02X%02X", content[3], content[4])
+	case len(content) >= 2 && content[0] == 0x30:
+		// ASN.1: SEQUENCE { alert-code INTEGER, alert-time, … }
+		i := 2
+		if l := content[1]; l > 0x80 && l <= 0x84 {
+			i += int(l & 0x7F)
+		}
+		if i+2 <= len(content) && content[i] == 0x02 && content[i+1] >= 1 && content[i+1] <= 3 && i+2+int(content[i+1]) <= len(content) {
+			v := 0
+			for _, b := range content[i+2 : i+2+int(content[i+1])] {
+				v = v<<8 | int(b)
+			}
+			if v <= 0xFFFF {
+				return fmt.Sprintf("%04X", v)
+			}
+		}
+	}
+	return fmt.Sprintf("%04X", messageCode)
+}
