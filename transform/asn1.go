@@ -333,21 +333,11 @@ func init() {
 		}
 		return asnBytes(top)
 	}
-	builders["CS02b"] = krp
+	builders["CS02b"] = func(c *ctx) ([]byte, error) {
+		if c.dccParty != nil {
+			return c.cs02bDCC() // 6.21, 6.23 (cs02b.go)
+		}
+		return krp(c)
+	}
 	builders["CS02g"] = krp
-}
-
-func init() {
-	// 6.21 and 6.23 replace credentials through parties of the DCC; the
-	// RTDS commands do not fix their rules (docs/transform.md).
-	choosers["6.21"] = func(c *ctx, cands []*gbcs.UseCase) (string, error) {
-		return "", &UnsupportedError{SRV: c.srv.Variant, UseCase: "CS02b",
-			Reason: "handover: RTDS sends it as the ACB's own command (no supplementary remote party, unlike the ACB's commands on a User's behalf), " +
-				"and the supplier variant's [5] { SEQUENCE { 0, 0 } } does not show which zero is which floor (GBCS 13.3 not among the sources)"}
-	}
-	choosers["6.23"] = func(c *ctx, cands []*gbcs.UseCase) (string, error) {
-		return "", &UnsupportedError{SRV: c.srv.Variant, UseCase: "CS02b",
-			Reason: "supplierByTransCoS is originated by the DCC's Transitional CoS party with its own counter (RTDS 90-B3-D5-1F-30-00-00-04, 6001…), " +
-				"which Options does not carry, and its [6] { SEQUENCE { 2, 0, { { 0, 0 } } } } does not show which zero is which floor (GBCS 13.3 not among the sources)"}
-	}
 }

@@ -119,6 +119,21 @@ type Options struct {
 	// the SMKI repository: for 8.7 Join Service by Method C (CS03C) the
 	// other device's. ok false: no such certificate. Only CS03C calls it.
 	OtherDeviceCertificate func(id eui.EUI64) (der []byte, ok bool)
+	// TransCoS is the EUI of the DCC's Transitional Change of Supplier
+	// party and TransCoSCounter its next originator counter (the DCC's
+	// own, strictly increasing): the originator of 6.23 Update Security
+	// Credentials (CoS), CS02b supplierByTransCoS (cs02b.go).
+	TransCoS        eui.EUI64
+	TransCoSCounter uint64
+	// HANBackup gives the DCC's record of a CHF's HAN — its extended PAN
+	// ID and the hashed Trust Centre link keys of the devices on it — for
+	// 8.12.1 Restore HAN Device Log (CCS03) of the old CHF; ok false: no
+	// record (ccs03.go).
+	HANBackup func(chf eui.EUI64) (b HANBackup, ok bool)
+	// GPFDeviceLog gives the devices the DCC's inventory holds joined to a
+	// GPF, for 8.12.2 Restore GPF Device Log (GCS59) of the old GPF; ok
+	// false: the GPF is not in the inventory (gcs59.go).
+	GPFDeviceLog func(gpf eui.EUI64) (log []LogDevice, ok bool)
 	// CustomerIdentificationNumber is the 4-digit CIN the DCC generates
 	// for 9.1 Request Customer Identification Number (ECS50 / GCS36).
 	CustomerIdentificationNumber string
@@ -207,7 +222,13 @@ func BuildResult(req *duis.Request, dev DeviceInfo, opts Options) (*Result, erro
 	}
 	c.uc = uc
 	c.originator, c.counter = rid.Originator, rid.Counter
-	behalf := !srv.Critical && c.onBehalf()
+	behalf := !srv.Critical && c.dccParty == nil && c.onBehalf()
+	if c.dccParty != nil {
+		// a DCC party's own command (cs02b.go): no supplementary remote party
+		if c.originator, c.counter, err = c.dccParty(c); err != nil {
+			return nil, err
+		}
+	}
 	if behalf {
 		if opts.ACB == (eui.EUI64{}) {
 			return nil, c.errf("use case %s is sent by the ACB on the User's behalf: Options.ACB is needed", uc.Name)
@@ -275,6 +296,10 @@ type ctx struct {
 	counter    uint64
 	// join is the 8.7 Join Service plan the chooser settled on.
 	join *joinPlan
+	// dccParty, set by a chooser, makes the command a DCC party's own
+	// (6.21 the ACB, 6.23 the Transitional CoS party): it gives the
+	// originator and counter from Options.
+	dccParty func(c *ctx) (eui.EUI64, uint64, error)
 }
 
 func (c *ctx) unsupported(reason string) error {

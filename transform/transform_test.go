@@ -90,11 +90,12 @@ func TestBuildErrors(t *testing.T) {
 		t.Errorf("6.2.3: %v", err)
 	}
 	// unsupported names SRV and use case
-	req = request(t, "1", "8.12", "8.12.1", "<sr:RestoreHANDeviceLog><sr:OldCHFID>00-DB-12-34-56-78-90-95</sr:OldCHFID></sr:RestoreHANDeviceLog>")
-	_, err := Build(req, DeviceInfo{Type: CHF}, Options{ACB: [8]byte{9}})
+	req = request(t, "1", "6.21", "6.21", "<sr:RequestHandoverOfDCCControlledDevice><sr:RemotePartyRole>Root</sr:RemotePartyRole>"+
+		"<sr:ReplacementCertificates/><sr:CertificationPathCertificates/><sr:ApplyTimeBasedCPVChecks>true</sr:ApplyTimeBasedCPVChecks></sr:RequestHandoverOfDCCControlledDevice>")
+	_, err := Build(req, DeviceInfo{Type: ESME}, Options{ACB: [8]byte{9}})
 	var ue *UnsupportedError
-	if !errors.As(err, &ue) || ue.SRV != "8.12.1" || ue.UseCase != "CCS03" {
-		t.Errorf("8.12.1: %v", err)
+	if !errors.As(err, &ue) || ue.SRV != "6.21" || ue.UseCase != "CS02b" {
+		t.Errorf("6.21 Root: %v", err)
 	}
 	// a request value whose encoding the sources do not show
 	req = request(t, "1", "6.26", "6.26", "<sr:UpdateDeviceConfigurationDailyResettingOfTariffBlockCounterMatrix><sr:DailyTariffBlockCounterMatrixReset>false</sr:DailyTariffBlockCounterMatrixReset></sr:UpdateDeviceConfigurationDailyResettingOfTariffBlockCounterMatrix>")

@@ -11,14 +11,12 @@ func init() {
 	for uc, r := range map[string]string{
 		"CS02c":  asn("13.4"),
 		"CS04B":  asn("13.7"),
-		"GCS59":  "ASN.1 payload: SEQUENCE OF {EUI, device type INTEGER}, the old GPF's device log (as its GCS62 Backup GPF Device Log alert reported it) — neither the request (OldGPFID only) nor the inventory (Options) holds that log; the device type INTEGERs are those of the join commands (joinDeviceType)",
 		"ECS03":  "suspend-debt flags (IC111 credit_charge_configuration) are GBCS 18.2.1, not among the sources",
 		"ECS08":  "the annex on this machine has no DLMS table for this older version (ECS08a has one)",
 		"ECS26d": "the annex on this machine has no DLMS table for this older version (ECS26l has one)",
 		"ECS26e": "the annex on this machine has no DLMS table for this older version (ECS26m has one)",
 		"ECS26i": "the annex on this machine has no DLMS table for this older version (ECS26n has one)",
 		"ECS35f": "the annex on this machine has no DLMS table for this older version (ECS35g has one)",
-		"CCS03":  "restore_PAN: the request names only the old CHF; extended PAN ID and hashed TC link keys are not in it",
 		"GCS20":  "Set Event Configuration: the annex gives the bits (log 0b011, WAN 0x08, HAN 0x10, alarm 0x40; RTDS confirms 0x5B, 0x08, 0x4B, 0x43) and one command per distinct value, but not the order of the commands; the RTDS command's order (0x5B, 0x08, 0x4B, 0x43) is neither the request's first-appearance order (0x08, 0x43, 0x5B, 0x4B) nor event-ID nor value order",
 		"GCS61":  "RTDS contradicts the annex rule: the annex maps fromDateTime to EarliestSampleTime and (toDateTime − fromDateTime) / 1 day to NumberOfSamples (the request gives 2014-12-10 and 10), the RTDS command carries 2014-12-22 and 731, which the request does not give",
 	} {
