@@ -33,6 +33,7 @@ import (
 	"github.com/opendcc/opendcc/smki"
 	"github.com/opendcc/opendcc/smki/repository"
 	"github.com/opendcc/opendcc/store"
+	"github.com/opendcc/opendcc/store/postgres"
 	"github.com/opendcc/opendcc/store/sqlite"
 	"github.com/opendcc/opendcc/wan"
 )
@@ -66,6 +67,15 @@ type Config struct {
 	Admin AdminConfig
 	// TLS, when set, serves the DUIS endpoints over TLS (server/tls.go).
 	TLS *TLSConfig
+	// PostgresDSN, when set, keeps the state in PostgreSQL instead of the
+	// embedded SQLite file (same store interfaces and shared test suite);
+	// PostgresSchema, when set, is the schema used (created if missing).
+	PostgresDSN, PostgresSchema string
+	// NATSURL, when set, runs the pipeline on an external JetStream server
+	// or cluster instead of the embedded one. Several OpenDCC processes on
+	// one PostgreSQL and one NATS share the work: leases in the store and
+	// the bus's consumers decide who does what.
+	NATSURL string
 }
 
 // DefaultResponseURL is where `opendcc send` listens for asynchronous
@@ -109,7 +119,13 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, err
 	}
-	st, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "opendcc.db"), sqlite.Options{})
+	var st store.Store
+	var err error
+	if cfg.PostgresDSN != "" {
+		st, err = postgres.Open(ctx, cfg.PostgresDSN, postgres.Options{Schema: cfg.PostgresSchema})
+	} else {
+		st, err = sqlite.Open(ctx, filepath.Join(cfg.DataDir, "opendcc.db"), sqlite.Options{})
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -183,7 +199,13 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 // startPipeline opens the embedded bus and the simulated fleet and WAN, and
 // starts the device pipeline on them.
 func (s *Server) startPipeline(ctx context.Context, cfg Config, signer *dcc.Signer) (*dcc.Pipeline, error) {
-	b, err := natsjs.OpenEmbedded(ctx, natsjs.EmbeddedOptions{StoreDir: filepath.Join(cfg.DataDir, "bus")})
+	var b *natsjs.Bus
+	var err error
+	if cfg.NATSURL != "" {
+		b, err = natsjs.OpenURL(ctx, cfg.NATSURL, natsjs.URLOptions{Name: "opendcc"})
+	} else {
+		b, err = natsjs.OpenEmbedded(ctx, natsjs.EmbeddedOptions{StoreDir: filepath.Join(cfg.DataDir, "bus")})
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -36,7 +36,10 @@ DUIS port; with --admin-token (or $OPENDCC_ADMIN_TOKEN) every call needs
 "Authorization: Bearer TOKEN". Changes apply to the next request.
 TLS: --tls-cert and --tls-key serve the DUIS endpoints over HTTPS (TLS 1.2+); --tls-client-ca
 verifies client certificates against that CA bundle, required with --tls-require-client-cert.
-These are ordinary X.509 certificates, not SMKI ones (docs/admin.md).`,
+These are ordinary X.509 certificates, not SMKI ones (docs/admin.md).
+Scale-out: --postgres DSN keeps the state in PostgreSQL instead of the embedded SQLite file
+(--postgres-schema picks a schema), --nats URL runs the pipeline on an external NATS JetStream
+server or cluster instead of the embedded one (docs/storage.md).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
@@ -64,9 +67,15 @@ These are ordinary X.509 certificates, not SMKI ones (docs/admin.md).`,
 	c.Flags().StringVar(&tlsCfg.KeyFile, "tls-key", "", "PEM private key of --tls-cert")
 	c.Flags().StringVar(&tlsCfg.ClientCAFile, "tls-client-ca", "", "PEM CA bundle that verifies DUIS client certificates")
 	c.Flags().BoolVar(&tlsCfg.RequireClientCert, "tls-require-client-cert", false, "refuse DUIS clients without a valid certificate (needs --tls-client-ca)")
+	c.Flags().StringVar(&cfg.PostgresDSN, "postgres", "", `PostgreSQL DSN (e.g. "postgres://opendcc@127.0.0.1/opendcc"): state there instead of the embedded SQLite`)
+	c.Flags().StringVar(&cfg.PostgresSchema, "postgres-schema", "", "PostgreSQL schema to use (created if missing; default the DSN's search path)")
+	c.Flags().StringVar(&cfg.NATSURL, "nats", "", `NATS URL of a JetStream server or cluster (e.g. "nats://127.0.0.1:4222"): instead of the embedded one`)
 	c.PreRunE = func(*cobra.Command, []string) error {
 		if cfg.Admin.Token == "" {
 			cfg.Admin.Token = os.Getenv("OPENDCC_ADMIN_TOKEN")
+		}
+		if cfg.PostgresSchema != "" && cfg.PostgresDSN == "" {
+			return exitf(2, "--postgres-schema needs --postgres")
 		}
 		if tlsCfg != (server.TLSConfig{}) {
 			if tlsCfg.CertFile == "" || tlsCfg.KeyFile == "" {
