@@ -248,21 +248,38 @@ func (b *Bus) Consume(ctx context.Context, c bus.ConsumerConfig, h bus.Handler) 
 	hctx, cancel := context.WithCancel(context.Background())
 	s := &subscription{b: b, cancel: cancel}
 	batch := min(c.MaxAckPending, 256)
+	// One pull subscription feeds the workers: one pull request in flight
+	// per consumer instead of one per worker (each with its own batches,
+	// waiting requests and heartbeats on the server).
+	work := make(chan jetstream.Msg)
 	for range c.Workers {
-		cc, err := cons.Consume(func(m jetstream.Msg) {
-			s.wg.Add(1)
+		s.wg.Add(1)
+		go func() {
 			defer s.wg.Done()
-			if hctx.Err() != nil {
-				return // stopping: leave it for redelivery
+			for {
+				select {
+				case m := <-work:
+					if hctx.Err() != nil {
+						return // stopping: leave it for redelivery
+					}
+					h(hctx, &msg{m: m})
+				case <-hctx.Done():
+					return // what is left is redelivered
+				}
 			}
-			h(hctx, &msg{m: m})
-		}, jetstream.PullMaxMessages(batch))
-		if err != nil {
-			s.Stop()
-			return nil, fmt.Errorf("natsjs: consume %s/%s: %w", c.Stream, c.Name, err)
-		}
-		s.ccs = append(s.ccs, cc)
+		}()
 	}
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		select {
+		case work <- m:
+		case <-hctx.Done(): // stopping: leave it for redelivery
+		}
+	}, jetstream.PullMaxMessages(batch))
+	if err != nil {
+		s.Stop()
+		return nil, fmt.Errorf("natsjs: consume %s/%s: %w", c.Stream, c.Name, err)
+	}
+	s.ccs = append(s.ccs, cc)
 	b.mu.Lock()
 	b.subs[s] = struct{}{}
 	b.mu.Unlock()
