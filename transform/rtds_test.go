@@ -168,6 +168,28 @@ func shape(n *payload.Node) string {
 	return b.String()
 }
 
+// rtdsFreeOrder are use cases whose GBZ components the sources leave in no
+// fixed order: their payload counts as structural when it has the RTDS
+// command's components (by shape) in another order.
+var rtdsFreeOrder = map[string]string{
+	"GCS20": "the annex does not fix the order of the Set Event Configuration commands, one per Event Configuration value",
+}
+
+// componentShapes renders a GBZ payload's shape with its components as a
+// sorted multiset.
+func componentShapes(n *payload.Node) string {
+	var top, comps []string
+	for _, c := range n.Children {
+		if c.Name == "component" {
+			comps = append(comps, shape(c))
+		} else {
+			top = append(top, shape(c))
+		}
+	}
+	sort.Strings(comps)
+	return strings.Join(top, "") + strings.Join(comps, "")
+}
+
 // exceptCerts renders a payload tree with its values but not the inside of
 // X.509 certificates (nodes gbcs/asn labels "certificate").
 func exceptCerts(n *payload.Node) string {
@@ -390,8 +412,12 @@ func TestRTDS(t *testing.T) {
 			continue
 		}
 		if shape(gt) != shape(wt) {
-			fail("payload structure differs:\n got %X\nwant %X", got.Content, want.Content)
-			continue
+			why, free := rtdsFreeOrder[wuc.Name]
+			if !free || componentShapes(gt) != componentShapes(wt) {
+				fail("payload structure differs:\n got %X\nwant %X", got.Content, want.Content)
+				continue
+			}
+			t.Logf("same components in another order (%s): %s", why, tc.stem)
 		}
 		cnt.structural++
 		t.Logf("structural only: %s\n got %X\nwant %X", tc.stem, got.Content, want.Content)

@@ -17,7 +17,6 @@ func init() {
 		"ECS26e": "the annex on this machine has no DLMS table for this older version (ECS26m has one)",
 		"ECS26i": "the annex on this machine has no DLMS table for this older version (ECS26n has one)",
 		"ECS35f": "the annex on this machine has no DLMS table for this older version (ECS35g has one)",
-		"GCS20":  "Set Event Configuration: the annex gives the bits (log 0b011, WAN 0x08, HAN 0x10, alarm 0x40; RTDS confirms 0x5B, 0x08, 0x4B, 0x43) and one command per distinct value, but not the order of the commands; the RTDS command's order (0x5B, 0x08, 0x4B, 0x43) is neither the request's first-appearance order (0x08, 0x43, 0x5B, 0x4B) nor event-ID nor value order",
 		"GCS61":  "RTDS contradicts the annex rule: the annex maps fromDateTime to EarliestSampleTime and (toDateTime − fromDateTime) / 1 day to NumberOfSamples (the request gives 2014-12-10 and 10), the RTDS command carries 2014-12-22 and 731, which the request does not give",
 	} {
 		unsupportedWhy[uc] = r
