@@ -17,7 +17,6 @@ func init() {
 		"ECS26e": "the annex on this machine has no DLMS table for this older version (ECS26m has one)",
 		"ECS26i": "the annex on this machine has no DLMS table for this older version (ECS26n has one)",
 		"ECS35f": "the annex on this machine has no DLMS table for this older version (ECS35g has one)",
-		"GCS61":  "RTDS contradicts the annex rule: the annex maps fromDateTime to EarliestSampleTime and (toDateTime − fromDateTime) / 1 day to NumberOfSamples (the request gives 2014-12-10 and 10), the RTDS command carries 2014-12-22 and 731, which the request does not give",
 	} {
 		unsupportedWhy[uc] = r
 		// a reason overrides the builder of the generated annex template,
