@@ -277,7 +277,7 @@ func (h *Handler) recordPrepared(ctx context.Context, tx store.Repos, acc *Accep
 	// to the send): a send redelivered after a crash at worst repeats the
 	// command, which the device refuses as a replay.
 	start := now
-	if !acc.Execute.IsZero() && !acc.Cancellation() && acc.Execute.After(now) && acc.SRV.FutureDated != duis.FutureDatedDevice {
+	if !acc.Execute.IsZero() && !acc.Cancellation() && acc.Execute.After(now) && !deviceFutureDated(acc.SRV) {
 		start = acc.Execute
 	}
 	r.Deadline = start.Add(h.Pipeline.deadline())
@@ -289,7 +289,7 @@ func (h *Handler) recordPrepared(ctx context.Context, tx store.Repos, acc *Accep
 		_, err := tx.Requests().Finish(ctx, r.ID, store.RequestResponded, prep.code, prep.local, now)
 		return err
 	}
-	if !acc.Execute.IsZero() && !acc.Cancellation() && acc.Execute.After(now) && acc.SRV.FutureDated != duis.FutureDatedDevice {
+	if !acc.Execute.IsZero() && !acc.Cancellation() && acc.Execute.After(now) && !deviceFutureDated(acc.SRV) {
 		prep.held = true
 		_, err := tx.Holds().PutHold(ctx, store.Hold{ID: "future-dated:" + r.ID, Kind: "future-dated",
 			Owner: acc.ID.Originator, RequestID: r.ID, ReleaseAt: acc.Execute, CreatedAt: now})

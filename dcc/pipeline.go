@@ -83,6 +83,8 @@ type Pipeline struct {
 	ACB       eui.EUI64
 	Transport Transport
 	Signer    *Signer
+	// Parties are the DCC's remote parties besides the ACB (dccparties.go).
+	Parties DCCParties
 	// Deadline: a sent request unanswered this long gets E21 (default 1 min).
 	Deadline time.Duration
 	// PreCommandTTL: how long a CV 4 Pre-Command waits for its signed
@@ -225,6 +227,7 @@ func (p *Pipeline) build(ctx context.Context, tx store.Repos, acc *Accepted, req
 		}
 		opts.ACBCounter = acc.ID.Counter
 	}
+	p.dccOptions(ctx, tx, &opts)
 	di := deviceInfo(dev)
 	res, err := transform.BuildResult(req, di, opts)
 	if errors.Is(err, transform.ErrAmbiguous) {
@@ -247,7 +250,13 @@ func (p *Pipeline) build(ctx context.Context, tx store.Repos, acc *Accepted, req
 			return nil, mapTransformError(err)
 		}
 	}
-	return res.Message, nil
+	return p.partyCommand(ctx, tx, acc, func(o transform.Options) (*gbcs.Message, error) {
+		r, err := transform.BuildResult(req, di, o)
+		if err != nil {
+			return nil, mapTransformError(err)
+		}
+		return r.Message, nil
+	}, opts, res.Message, now)
 }
 
 // acbCounterKey is the durable space of the ACB's GBCS originator counters:
@@ -770,6 +779,9 @@ func (p *Pipeline) finish(ctx context.Context, r store.Request, s store.RequestS
 			if err := lifecycle(ctx, tx, r, now); err != nil {
 				return err
 			}
+			if err := recordHANBackup(ctx, tx, r, gbcsResponse, now); err != nil {
+				return err
+			}
 		}
 		done = true
 		_, err = tx.Outbox().Enqueue(ctx, msg)
@@ -895,6 +907,9 @@ func (p *Pipeline) fromDevice(ctx context.Context, raw []byte) error {
 	r, ok := p.pendingRequest(orig, counter)
 	if !ok {
 		r, err = p.Store.Requests().RequestByCounter(ctx, orig, counter)
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		r, err = p.partyRequest(ctx, orig, counter) // a DCC party's own command
 	}
 	if errors.Is(err, store.ErrNotFound) {
 		p.log().Warn("dropping a device response that answers no request", "originator", orig, "counter", counter)

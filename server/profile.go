@@ -106,6 +106,9 @@ func seedDCCBoxed(ctx context.Context, st store.Store, trust *smki.Store, now ti
 				return err
 			}
 		}
+		if err := seedReplacedHub(ctx, tx, since, now); err != nil {
+			return err
+		}
 		for _, r := range []store.Registration{
 			{MPxN: profileMPAN, Role: store.RoleImportSupplier, Party: supplier, From: since},
 			{MPxN: profileMPAN, Role: store.RoleElectricityDistributor, Party: netop, From: since},

@@ -233,6 +233,7 @@ func (s *Server) startPipeline(ctx context.Context, cfg Config, signer *dcc.Sign
 	p := &dcc.Pipeline{
 		Store: s.Store, Bus: b, Security: gbcs.NewSecurity(fleet.KeyStore(), 0), ACB: smki.DCCEUI,
 		Transport: tr, Signer: signer, Deadline: deadline, Now: cfg.Now, Log: cfg.Log,
+		Parties: dccParties(s.trust),
 	}
 	p.Metrics = s.metrics
 	tr.recv = p.Receive

@@ -36,11 +36,23 @@ func TestTemplates(t *testing.T) {
 	dir := refdata.Path(t, "duis", "templates")
 	files, _ := filepath.Glob(filepath.Join(dir, "*.XML"))
 	// Device templates first: the non-device ones change the inventory
-	// (8.3 decommissions the ESME, 8.14.3 withdraws the hub).
+	// (8.3 decommissions the ESME, 8.14.3 withdraws the hub). Among the
+	// device ones, 6.23 Update Security Credentials (CoS) last: it hands
+	// the ESME's supplier cells to supplier 2, after which the device
+	// refuses supplier 1's critical commands.
+	rank := func(f string) int {
+		switch {
+		case nonDevice(f):
+			return 2
+		case strings.Contains(filepath.Base(f), "_6.23_"):
+			return 1
+		}
+		return 0
+	}
 	sort.SliceStable(files, func(i, j int) bool {
-		ni, nj := nonDevice(files[i]), nonDevice(files[j])
-		if ni != nj {
-			return !ni
+		ri, rj := rank(files[i]), rank(files[j])
+		if ri != rj {
+			return ri < rj
 		}
 		return files[i] < files[j]
 	})
