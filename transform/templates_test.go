@@ -86,7 +86,8 @@ func TestTemplates(t *testing.T) {
 		}
 		dev.UseCases = []string{uc.Name}
 		opts := Options{ACB: rtdsACB, ACBCounter: 1, Now: rtdsNow, CustomerIdentificationNumber: "1234",
-			OtherDeviceType: rtdsInventory, OtherDeviceCertificate: kaCert}
+			OtherDeviceType: rtdsInventory, OtherDeviceCertificate: kaCert,
+			TransCoS: rtdsTransCoS, TransCoSCounter: 1, HANBackup: rtdsHANBackup, GPFDeviceLog: rtdsGPFDeviceLog}
 		if srv.Variant == "6.2.10" {
 			opts.UserRole = map[string]duis.Role{"ECS25r1": "IS", "ECS25r2": "ED"}[uc.Name]
 		}
