@@ -1,10 +1,6 @@
 package transform
 
-import (
-	"fmt"
-
-	"github.com/opendcc/opendcc/eui"
-)
+import "github.com/opendcc/opendcc/eui"
 
 // HANBackup is the DCC's record of a CHF's HAN: what the CHF's backup_PAN
 // reports (IC104 m4, read by CCS07 — RTDS CCS07: {backup time, extended
@@ -67,7 +63,3 @@ func (c *ctx) ccs03() ([]byte, error) {
 	return c.accessRequest(action(104, chfDeviceLogOBIS, 5, structure(octets(b.ExtendedPANID[:]), array(devs...))))
 }
 
-// String renders the backup for error messages and logs.
-func (b HANBackup) String() string {
-	return fmt.Sprintf("PAN %X, %d devices", b.ExtendedPANID, len(b.Devices))
-}
