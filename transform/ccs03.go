@@ -62,4 +62,3 @@ func (c *ctx) ccs03() ([]byte, error) {
 	}
 	return c.accessRequest(action(104, chfDeviceLogOBIS, 5, structure(octets(b.ExtendedPANID[:]), array(devs...))))
 }
-
