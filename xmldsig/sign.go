@@ -40,6 +40,15 @@ func Sign(doc []byte, key *ecdsa.PrivateKey, cert *smki.Certificate) ([]byte, er
 	if cert.KeyUsage&smki.KeyUsageDigitalSignature == 0 {
 		return nil, fmt.Errorf("%w: %s has keyUsage %s", ErrKeyUsage, cert, cert.KeyUsage)
 	}
+	if out, ok, err := signFast(doc, key, cert); ok {
+		return out, err
+	}
+	return signGeneral(doc, key, cert)
+}
+
+// signGeneral is Sign for any document: parse, compact, canonicalise,
+// serialise.
+func signGeneral(doc []byte, key *ecdsa.PrivateKey, cert *smki.Certificate) ([]byte, error) {
 	d, root, sigs, err := parseMode(doc, 0, true)
 	if err != nil {
 		return nil, err

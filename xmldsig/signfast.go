@@ -1,0 +1,322 @@
+package xmldsig
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/beevik/etree"
+	"github.com/opendcc/opendcc/internal/xmlsafe"
+	"github.com/opendcc/opendcc/smki"
+)
+
+// The fast path of Sign, for documents that are already in the form Sign
+// writes: the XML declaration, then one root element whose only
+// attributes are its own (unprefixed attributes and namespace declarations
+// other than ds), and below it elements without attributes, each holding
+// either element children or non-blank text (no empty elements, comments,
+// processing instructions, CDATA or references other than &amp; &lt;
+// &gt;). duis.Encode writes responses that way. For such a document the
+// parse, compaction and serialisation of the general path give back the
+// input bytes, and its inclusive C14N is the input with the root's
+// namespace declarations and attributes sorted; so the digest is taken
+// over that, and the Signature, built from a template made by the general
+// path itself (per certificate), is inserted before the root's end tag.
+// Anything else takes the general path. TestSignFastAgrees compares both.
+
+// fastTemplate is a Signature serialised by the general path with
+// placeholder digest and signature values, split around them; and the
+// exclusive C14N of its SignedInfo, split around the digest.
+type fastTemplate struct {
+	sig    [3][]byte // before the digest, between digest and value, after the value
+	si     [2][]byte // SignedInfo C14N before and after the digest
+	usable bool
+}
+
+var fastTemplates sync.Map // *smki.Certificate → *fastTemplate
+
+var (
+	placeholderDigest = base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{0xFF}, sha256.Size))
+	placeholderValue  = base64.StdEncoding.EncodeToString(make([]byte, signatureValueSize))
+)
+
+func templateFor(cert *smki.Certificate) *fastTemplate {
+	if v, ok := fastTemplates.Load(cert); ok {
+		return v.(*fastTemplate)
+	}
+	t := &fastTemplate{}
+	root := etree.NewElement("r")
+	si, sv := buildSignature(root, bytes.Repeat([]byte{0xFF}, sha256.Size), cert)
+	sv.SetText(placeholderValue)
+	var b bytes.Buffer
+	root.ChildElements()[0].WriteTo(&b, &outputSettings)
+	s := b.String()
+	c14n := string(canonicalExclusive(si))
+	if strings.Count(s, placeholderDigest) == 1 && strings.Count(s, placeholderValue) == 1 &&
+		strings.Count(c14n, placeholderDigest) == 1 && strings.Index(s, placeholderDigest) < strings.Index(s, placeholderValue) {
+		i := strings.Index(s, placeholderDigest)
+		j := strings.Index(s, placeholderValue)
+		t.sig = [3][]byte{[]byte(s[:i]), []byte(s[i+len(placeholderDigest) : j]), []byte(s[j+len(placeholderValue):])}
+		k := strings.Index(c14n, placeholderDigest)
+		t.si = [2][]byte{[]byte(c14n[:k]), []byte(c14n[k+len(placeholderDigest):])}
+		t.usable = true
+	}
+	if len(fastTemplateKeys()) < 64 { // bounded: certificates are few
+		fastTemplates.Store(cert, t)
+	}
+	return t
+}
+
+func fastTemplateKeys() []any {
+	var ks []any
+	fastTemplates.Range(func(k, _ any) bool { ks = append(ks, k); return len(ks) < 64 })
+	return ks
+}
+
+// canonicalRoot returns the inclusive C14N of doc's root element and the
+// offset in doc of the root's end tag, or ok false if doc is not in the
+// form the fast path handles.
+func canonicalRoot(doc []byte) (c14n []byte, end int, ok bool) {
+	if !bytes.HasPrefix(doc, []byte(XMLDeclaration)) {
+		return nil, 0, false
+	}
+	b := doc[len(XMLDeclaration):]
+	off := len(XMLDeclaration)
+	// Root start tag: <name( attr="value")*>
+	if len(b) < 2 || b[0] != '<' {
+		return nil, 0, false
+	}
+	i := 1
+	for i < len(b) && isFastNameByte(b[i]) {
+		i++
+	}
+	rootName := b[1:i]
+	if !fastName(rootName) {
+		return nil, 0, false
+	}
+	type attr struct{ name, value []byte }
+	var ns, plain []attr
+	for {
+		if i >= len(b) {
+			return nil, 0, false
+		}
+		if b[i] == '>' {
+			i++
+			break
+		}
+		if b[i] != ' ' {
+			return nil, 0, false
+		}
+		i++
+		j := i
+		for j < len(b) && isFastNameByte(b[j]) {
+			j++
+		}
+		name := b[i:j]
+		if !fastName(name) || j+1 >= len(b) || b[j] != '=' || b[j+1] != '"' {
+			return nil, 0, false
+		}
+		k := j + 2
+		for k < len(b) && b[k] != '"' {
+			if b[k] < 0x20 || b[k] >= 0x7F || b[k] == '&' || b[k] == '<' || b[k] == '>' {
+				return nil, 0, false
+			}
+			k++
+		}
+		if k >= len(b) {
+			return nil, 0, false
+		}
+		a := attr{name, b[j+2 : k]}
+		switch {
+		case bytes.Equal(name, []byte("xmlns")), bytes.Equal(name, []byte("xmlns:"+signaturePrefix)):
+			return nil, 0, false // default namespace, or ds bound by the root: general path
+		case bytes.HasPrefix(name, []byte("xmlns:")):
+			if len(a.value) == 0 || bytes.HasPrefix(bytes.ToLower(name[len("xmlns:"):]), []byte("xml")) {
+				return nil, 0, false
+			}
+			ns = append(ns, a)
+		case bytes.IndexByte(name, ':') >= 0:
+			return nil, 0, false // prefixed attribute: sorted by namespace URI
+		default:
+			plain = append(plain, a)
+		}
+		i = k + 1
+	}
+	declared := func(name []byte) bool {
+		i := bytes.IndexByte(name, ':')
+		if i < 0 {
+			return true
+		}
+		for _, a := range ns {
+			if bytes.Equal(a.name[len("xmlns:"):], name[:i]) {
+				return true
+			}
+		}
+		return false
+	}
+	if !declared(rootName) {
+		return nil, 0, false
+	}
+	sort.Slice(ns, func(x, y int) bool { return bytes.Compare(ns[x].name[6:], ns[y].name[6:]) < 0 })
+	sort.Slice(plain, func(x, y int) bool { return bytes.Compare(plain[x].name, plain[y].name) < 0 })
+	for x := 1; x < len(ns); x++ {
+		if bytes.Equal(ns[x].name, ns[x-1].name) {
+			return nil, 0, false
+		}
+	}
+	for x := 1; x < len(plain); x++ {
+		if bytes.Equal(plain[x].name, plain[x-1].name) {
+			return nil, 0, false
+		}
+	}
+	// Content: <name>, </name> and non-blank text without references other
+	// than &amp; &lt; &gt;; every element holds elements or text, not both,
+	// not nothing; the root closes at the very end.
+	body := i
+	depth := 1
+	var stack [][]byte
+	stack = append(stack, rootName)
+	lastWasStart := true // the previous token was a start tag
+	hasElem := []bool{false}
+	hasText := []bool{false}
+	for depth > 0 {
+		if i >= len(b) {
+			return nil, 0, false
+		}
+		if b[i] != '<' {
+			j := i
+			for j < len(b) && b[j] != '<' {
+				if b[j] < 0x20 || b[j] >= 0x7F {
+					return nil, 0, false // controls, non-ASCII: the general path checks them
+				}
+				switch b[j] {
+				case '>', '"', '\'':
+					return nil, 0, false
+				case '&':
+					r := b[j:]
+					if !bytes.HasPrefix(r, []byte("&amp;")) && !bytes.HasPrefix(r, []byte("&lt;")) && !bytes.HasPrefix(r, []byte("&gt;")) {
+						return nil, 0, false
+					}
+				}
+				j++
+			}
+			if isXMLSpaceBytes(b[i:j]) || !lastWasStart {
+				return nil, 0, false
+			}
+			hasText[len(hasText)-1] = true
+			lastWasStart = false
+			i = j
+			continue
+		}
+		if i+1 < len(b) && b[i+1] == '/' {
+			j := i + 2
+			for j < len(b) && isFastNameByte(b[j]) {
+				j++
+			}
+			if j >= len(b) || b[j] != '>' || !bytes.Equal(b[i+2:j], stack[len(stack)-1]) { // names were checked at the start tag
+				return nil, 0, false
+			}
+			top := len(hasText) - 1
+			if (!hasText[top] && !hasElem[top]) || (hasText[top] && hasElem[top]) {
+				return nil, 0, false
+			}
+			if depth == 1 {
+				if j+1 != len(b) {
+					return nil, 0, false
+				}
+				end = off + i
+			}
+			stack, hasText, hasElem = stack[:len(stack)-1], hasText[:top], hasElem[:top]
+			depth--
+			lastWasStart = false
+			i = j + 1
+			continue
+		}
+		j := i + 1
+		for j < len(b) && isFastNameByte(b[j]) {
+			j++
+		}
+		if j >= len(b) || b[j] != '>' || !fastName(b[i+1:j]) || !declared(b[i+1:j]) {
+			return nil, 0, false
+		}
+		hasElem[len(hasElem)-1] = true
+		stack = append(stack, b[i+1:j])
+		hasText, hasElem = append(hasText, false), append(hasElem, false)
+		depth++
+		lastWasStart = true
+		i = j + 1
+	}
+	out := make([]byte, 0, len(b)+64)
+	out = append(out, '<')
+	out = append(out, rootName...)
+	for _, a := range append(ns, plain...) {
+		out = append(out, ' ')
+		out = append(out, a.name...)
+		out = append(out, '=', '"')
+		out = append(out, a.value...)
+		out = append(out, '"')
+	}
+	out = append(out, '>')
+	out = append(out, b[body:]...)
+	return out, end, true
+}
+
+// fastName: an ASCII XML name with at most one colon, between two
+// non-empty parts that start with a letter or '_', and no "xml" prefix.
+func fastName(n []byte) bool {
+	parts := bytes.Split(n, []byte(":"))
+	if len(parts) > 2 || (len(parts) == 2 && bytes.HasPrefix(bytes.ToLower(parts[0]), []byte("xml")) && !bytes.Equal(parts[0], []byte("xmlns"))) {
+		return false
+	}
+	for _, p := range parts {
+		if len(p) == 0 || !(p[0] >= 'a' && p[0] <= 'z' || p[0] >= 'A' && p[0] <= 'Z' || p[0] == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// isFastNameByte: ASCII name characters (and ':'); anything else takes the
+// general path.
+func isFastNameByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == ':' || c == '_' || c == '-' || c == '.'
+}
+
+// signFast signs doc by the fast path; ok is false when it does not apply.
+func signFast(doc []byte, key *ecdsa.PrivateKey, cert *smki.Certificate) (out []byte, ok bool, err error) {
+	t := templateFor(cert)
+	if !t.usable || xmlsafe.Check(doc, 0) != nil {
+		return nil, false, nil // the general path reports the error
+	}
+	c14n, end, ok := canonicalRoot(doc)
+	if !ok {
+		return nil, false, nil
+	}
+	sum := sha256.Sum256(c14n)
+	digest := base64.StdEncoding.EncodeToString(sum[:])
+	si := make([]byte, 0, len(t.si[0])+len(digest)+len(t.si[1]))
+	si = append(append(append(si, t.si[0]...), digest...), t.si[1]...)
+	h := sha256.Sum256(si)
+	r, s, err := ecdsa.Sign(rand.Reader, key, h[:])
+	if err != nil {
+		return nil, true, err
+	}
+	var rs [signatureValueSize]byte
+	r.FillBytes(rs[:32])
+	s.FillBytes(rs[32:])
+	value := base64.StdEncoding.EncodeToString(rs[:])
+	out = make([]byte, 0, len(doc)+len(t.sig[0])+len(t.sig[1])+len(t.sig[2])+len(digest)+len(value))
+	out = append(out, doc[:end]...)
+	out = append(out, t.sig[0]...)
+	out = append(out, digest...)
+	out = append(out, t.sig[1]...)
+	out = append(out, value...)
+	out = append(out, t.sig[2]...)
+	out = append(out, doc[end:]...)
+	return out, true, nil
+}
