@@ -17,11 +17,12 @@ package transform
 //     standing charge 0-0:19.20.4.255, then on a twin-element ESME the
 //     secondary price matrix 0-0:19.20.5.255 (RTDS SINGLE: 2 entries, TWIN:
 //     3 — the device variant decides, the request has no value for it);
-//   - collection_configuration 111 (collect when disconnected, in load
-//     limiting and in friendly-credit periods): the suspend-debt flags are
-//     prepayment settings (DUIS carries them only under Prepayment), so the
-//     credit value of 18.2.1 (GCS02's single credit Payment Control
-//     Configuration) suspends nothing.
+//   - collection_configuration 111 (Blue Book: collect when disconnected, in
+//     load limiting and in friendly-credit periods), as every RTDS entry: the
+//     suspend-debt flags are prepayment settings (DUIS carries them only
+//     under Prepayment, and 18.2.1 has one credit value — GCS02's single
+//     credit Payment Control Configuration), and no debt charge is in the
+//     credit-mode array for them to act on.
 var ecs02Charges = []string{"0-0:19.20.0.255", "0-0:19.20.4.255"}
 
 // ecs02Secondary is the twin element's secondary price matrix.
