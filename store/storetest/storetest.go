@@ -47,6 +47,7 @@ func Run(t *testing.T, open Opener) {
 		{"TransactionsConcurrent", testTransactionsConcurrent},
 		{"TransactionsFailingAmongConcurrent", testTransactionsFailingAmongConcurrent},
 		{"UserReadsAfterWrites", testUserReadsAfterWrites},
+		{"DeviceReadsAfterWrites", testDeviceReadsAfterWrites},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1202,6 +1203,53 @@ func testTransactionsFailingAmongConcurrent(t *testing.T, s store.Store) {
 			t.Fatalf("plain:%d: %v %v", i, ok, err)
 		}
 	}
+}
+
+// testDeviceReadsAfterWrites: a device read again after a write
+// (committed, or rolled back, inside or outside a transaction) is the
+// committed one, whatever the store caches.
+func testDeviceReadsAfterWrites(t *testing.T, s store.Store) {
+	id := EUI(0x7D)
+	status := func(want store.DeviceStatus) {
+		t.Helper()
+		for i := 0; i < 2; i++ {
+			d, err := s.Inventory().GetDevice(ctx, id)
+			must(t, err)
+			if d.Status != want {
+				t.Fatalf("status %s, want %s", d.Status, want)
+			}
+		}
+	}
+	must(t, s.Inventory().AddDevice(ctx, store.Device{ID: id, Type: store.DeviceESME, Status: store.StatusCommissioned, StatusSince: T0}, "test"))
+	status(store.StatusCommissioned)
+	errNo := errors.New("no")
+	wantErr(t, s.InTx(ctx, func(tx store.Repos) error {
+		if _, err := tx.Inventory().SetStatus(ctx, id, "", store.StatusSuspended, T0.Add(time.Second), "test"); err != nil {
+			t.Fatal(err)
+		}
+		if d, err := tx.Inventory().GetDevice(ctx, id); err != nil || d.Status != store.StatusSuspended {
+			t.Fatalf("in tx: %v %v", d.Status, err)
+		}
+		return errNo
+	}), errNo)
+	status(store.StatusCommissioned)
+	must(t, s.InTx(ctx, func(tx store.Repos) error {
+		_, err := tx.Inventory().SetStatus(ctx, id, "", store.StatusSuspended, T0.Add(time.Second), "test")
+		return err
+	}))
+	status(store.StatusSuspended)
+	d, err := s.Inventory().SetStatus(ctx, id, "", store.StatusCommissioned, T0.Add(2*time.Second), "test")
+	must(t, err)
+	status(store.StatusCommissioned)
+	d.UPRN = "u1"
+	_, err = s.Inventory().UpdateDevice(ctx, d)
+	must(t, err)
+	if d, _ := s.Inventory().GetDevice(ctx, id); d.UPRN != "u1" {
+		t.Fatalf("after UpdateDevice: %+v", d)
+	}
+	must(t, s.Inventory().DeleteDevice(ctx, id))
+	_, err = s.Inventory().GetDevice(ctx, id)
+	wantErr(t, err, store.ErrNotFound)
 }
 
 // testUserReadsAfterWrites: a user read again after a write (committed, or

@@ -62,7 +62,8 @@ type Dialect struct {
 	// transaction-scoped lock on it (PostgreSQL advisory lock).
 	LockKey string
 	// CacheUsers: the store is the only writer of its database, so users
-	// read may be cached in memory (see userCache).
+	// and devices read may be cached in memory (see userCache,
+	// deviceCache).
 	CacheUsers bool
 
 	cache sync.Map
@@ -105,6 +106,7 @@ func New(d *Dialect, b Backend) *Store {
 	s.repos = repos{d: d, b: b, r: b.Reader(), w: b.Writer()}
 	if d.CacheUsers {
 		s.repos.uc = newUserCache()
+		s.repos.dc = newDeviceCache()
 	}
 	return s
 }
@@ -116,9 +118,12 @@ func (s *Store) InTx(ctx context.Context, fn func(tx store.Repos) error) error {
 		if rp != nil && rp.usersDirty {
 			rp.uc.endWrite() // committed or rolled back
 		}
+		if rp != nil && rp.devicesDirty {
+			rp.dc.endWrite()
+		}
 	}()
 	return s.b.InTx(ctx, func(q Querier) error {
-		rp = &repos{d: s.d, b: s.b, r: q, w: q, tx: true, uc: s.uc}
+		rp = &repos{d: s.d, b: s.b, r: q, w: q, tx: true, uc: s.uc, dc: s.dc}
 		return fn(rp)
 	})
 }
@@ -141,6 +146,9 @@ type repos struct {
 	// usersDirty: this transaction wrote users (it reads them from the
 	// database, and the cache is emptied again when it ends).
 	usersDirty bool
+	dc         *deviceCache // nil: no cache
+	// devicesDirty: this transaction wrote devices.
+	devicesDirty bool
 }
 
 func (r *repos) Users() store.Users                 { return r }

@@ -51,6 +51,7 @@ func (r *repos) AddDevice(ctx context.Context, d store.Device, reason string) er
 	if since.IsZero() {
 		since = now
 	}
+	defer r.deviceWrite()()
 	return r.atomic(ctx, func(q Querier) error {
 		n, err := r.exec(ctx, q, `INSERT INTO devices(`+deviceCols+`)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) ON CONFLICT DO NOTHING`,
@@ -70,12 +71,28 @@ func (r *repos) AddDevice(ctx context.Context, d store.Device, reason string) er
 }
 
 func (r *repos) GetDevice(ctx context.Context, id eui.EUI64) (store.Device, error) {
+	if r.dc == nil || r.devicesDirty {
+		return r.getDevice(ctx, id)
+	}
+	d, ok, gen, fill := r.dc.get(id)
+	if ok {
+		return d, nil
+	}
+	d, err := r.getDevice(ctx, id)
+	if err == nil && fill {
+		r.dc.put(d, gen)
+	}
+	return d, err
+}
+
+func (r *repos) getDevice(ctx context.Context, id eui.EUI64) (store.Device, error) {
 	d, err := scanDevice(r.row(ctx, r.r, `SELECT `+deviceCols+` FROM devices WHERE id = ?`, euiStr(id)))
 	return d, wrapNF(err, "device %s", id)
 }
 
 func (r *repos) UpdateDevice(ctx context.Context, d store.Device) (store.Device, error) {
 	var out store.Device
+	defer r.deviceWrite()()
 	err := r.atomic(ctx, func(q Querier) error {
 		n, err := r.exec(ctx, q, `UPDATE devices SET type = ?, manufacturer = ?, model = ?, firmware = ?, smets_version = ?, esme_variant = ?,
 			chf = ?, gpf = ?, meter = ?, import_mpxn = ?, secondary_mpan = ?, export_mpan = ?, uprn = ?, csp_region = ?,
@@ -103,6 +120,7 @@ func (r *repos) SetStatus(ctx context.Context, id eui.EUI64, expect, to store.De
 		at = time.Now()
 	}
 	var out store.Device
+	defer r.deviceWrite()()
 	err := r.atomic(ctx, func(q Querier) error {
 		d, err := scanDevice(r.row(ctx, q, `SELECT `+deviceCols+` FROM devices WHERE id = ?`+r.d.ForUpdate, euiStr(id)))
 		if err != nil {
@@ -157,6 +175,7 @@ func (r *repos) StatusHistory(ctx context.Context, id eui.EUI64) ([]store.Status
 }
 
 func (r *repos) DeleteDevice(ctx context.Context, id eui.EUI64) error {
+	defer r.deviceWrite()()
 	return r.atomic(ctx, func(q Querier) error {
 		n, err := r.exec(ctx, q, `DELETE FROM devices WHERE id = ?`, euiStr(id))
 		if err != nil {
