@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 
 	"github.com/opendcc/opendcc/eui"
 	"github.com/opendcc/opendcc/smki"
@@ -54,7 +55,18 @@ type Security struct {
 	Revocation smki.RevocationChecker
 
 	cache *secretCache
+	// byPair finds a cached secret by the identity of the two public key
+	// objects (certificates' keys and private keys' public halves live as
+	// long as the key store), before encoding both keys to look the LRU up:
+	// the encoding cost more than the lookup. Bounded; keys are immutable,
+	// and a key held here is not freed, so its address is not reused.
+	byPair  sync.Map // keyPair → []byte
+	byPairN atomic.Int64
 }
+
+type keyPair struct{ own, peer *ecdsa.PublicKey }
+
+const maxByPair = 4096
 
 // NewSecurity returns a Security over keys caching up to cacheSize shared
 // secrets (0: DefaultCacheSize; negative: no cache).
@@ -78,6 +90,9 @@ func (s *Security) SharedSecret(own PrivateKey, peer *ecdsa.PublicKey) ([]byte, 
 	}
 	var ck string
 	if s.cache != nil {
+		if z, ok := s.byPair.Load(keyPair{ownPub, peer}); ok {
+			return z.([]byte), nil
+		}
 		a, err1 := ownPub.Bytes()
 		b, err2 := peer.Bytes()
 		if err1 != nil || err2 != nil {
@@ -85,6 +100,7 @@ func (s *Security) SharedSecret(own PrivateKey, peer *ecdsa.PublicKey) ([]byte, 
 		}
 		ck = string(a) + string(b)
 		if z, ok := s.cache.get(ck); ok {
+			s.rememberPair(ownPub, peer, z)
 			return z, nil
 		}
 	}
@@ -98,8 +114,18 @@ func (s *Security) SharedSecret(own PrivateKey, peer *ecdsa.PublicKey) ([]byte, 
 	}
 	if s.cache != nil {
 		s.cache.put(ck, z)
+		s.rememberPair(ownPub, peer, z)
 	}
 	return z, nil
+}
+
+func (s *Security) rememberPair(own, peer *ecdsa.PublicKey, z []byte) {
+	if s.byPairN.Load() >= maxByPair {
+		return
+	}
+	if _, loaded := s.byPair.LoadOrStore(keyPair{own, peer}, z); !loaded {
+		s.byPairN.Add(1)
+	}
 }
 
 // kdfInput is what a derived key depends on besides the shared secret.
