@@ -6,7 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 
@@ -100,7 +100,8 @@ func canonicalRoot(doc []byte) (c14n []byte, end int, ok bool) {
 		return nil, 0, false
 	}
 	type attr struct{ name, value []byte }
-	var ns, plain []attr
+	var nsBuf, plainBuf [8]attr
+	ns, plain := nsBuf[:0], plainBuf[:0]
 	for {
 		if i >= len(b) {
 			return nil, 0, false
@@ -136,7 +137,7 @@ func canonicalRoot(doc []byte) (c14n []byte, end int, ok bool) {
 		case bytes.Equal(name, []byte("xmlns")), bytes.Equal(name, []byte("xmlns:"+signaturePrefix)):
 			return nil, 0, false // default namespace, or ds bound by the root: general path
 		case bytes.HasPrefix(name, []byte("xmlns:")):
-			if len(a.value) == 0 || bytes.HasPrefix(bytes.ToLower(name[len("xmlns:"):]), []byte("xml")) {
+			if len(a.value) == 0 || xmlPrefixed(name[len("xmlns:"):]) {
 				return nil, 0, false
 			}
 			ns = append(ns, a)
@@ -162,8 +163,8 @@ func canonicalRoot(doc []byte) (c14n []byte, end int, ok bool) {
 	if !declared(rootName) {
 		return nil, 0, false
 	}
-	sort.Slice(ns, func(x, y int) bool { return bytes.Compare(ns[x].name[6:], ns[y].name[6:]) < 0 })
-	sort.Slice(plain, func(x, y int) bool { return bytes.Compare(plain[x].name, plain[y].name) < 0 })
+	slices.SortFunc(ns, func(x, y attr) int { return bytes.Compare(x.name[6:], y.name[6:]) })
+	slices.SortFunc(plain, func(x, y attr) int { return bytes.Compare(x.name, y.name) })
 	for x := 1; x < len(ns); x++ {
 		if bytes.Equal(ns[x].name, ns[x-1].name) {
 			return nil, 0, false
@@ -179,11 +180,12 @@ func canonicalRoot(doc []byte) (c14n []byte, end int, ok bool) {
 	// not nothing; the root closes at the very end.
 	body := i
 	depth := 1
-	var stack [][]byte
-	stack = append(stack, rootName)
+	var stackBuf [32][]byte
+	var elemBuf, textBuf [32]bool
+	stack := append(stackBuf[:0], rootName)
 	lastWasStart := true // the previous token was a start tag
-	hasElem := []bool{false}
-	hasText := []bool{false}
+	hasElem := append(elemBuf[:0], false)
+	hasText := append(textBuf[:0], false)
 	for depth > 0 {
 		if i >= len(b) {
 			return nil, 0, false
@@ -254,12 +256,14 @@ func canonicalRoot(doc []byte) (c14n []byte, end int, ok bool) {
 	out := make([]byte, 0, len(b)+64)
 	out = append(out, '<')
 	out = append(out, rootName...)
-	for _, a := range append(ns, plain...) {
-		out = append(out, ' ')
-		out = append(out, a.name...)
-		out = append(out, '=', '"')
-		out = append(out, a.value...)
-		out = append(out, '"')
+	for _, as := range [2][]attr{ns, plain} {
+		for _, a := range as {
+			out = append(out, ' ')
+			out = append(out, a.name...)
+			out = append(out, '=', '"')
+			out = append(out, a.value...)
+			out = append(out, '"')
+		}
 	}
 	out = append(out, '>')
 	out = append(out, b[body:]...)
@@ -269,16 +273,23 @@ func canonicalRoot(doc []byte) (c14n []byte, end int, ok bool) {
 // fastName: an ASCII XML name with at most one colon, between two
 // non-empty parts that start with a letter or '_', and no "xml" prefix.
 func fastName(n []byte) bool {
-	parts := bytes.Split(n, []byte(":"))
-	if len(parts) > 2 || (len(parts) == 2 && bytes.HasPrefix(bytes.ToLower(parts[0]), []byte("xml")) && !bytes.Equal(parts[0], []byte("xmlns"))) {
+	start := func(p []byte) bool {
+		return len(p) > 0 && (p[0] >= 'a' && p[0] <= 'z' || p[0] >= 'A' && p[0] <= 'Z' || p[0] == '_')
+	}
+	i := bytes.IndexByte(n, ':')
+	if i < 0 {
+		return start(n)
+	}
+	prefix, local := n[:i], n[i+1:]
+	if bytes.IndexByte(local, ':') >= 0 || !start(prefix) || !start(local) {
 		return false
 	}
-	for _, p := range parts {
-		if len(p) == 0 || !(p[0] >= 'a' && p[0] <= 'z' || p[0] >= 'A' && p[0] <= 'Z' || p[0] == '_') {
-			return false
-		}
-	}
-	return true
+	return !xmlPrefixed(prefix) || string(prefix) == "xmlns"
+}
+
+// xmlPrefixed: the name starts with "xml" in any case (reserved).
+func xmlPrefixed(n []byte) bool {
+	return len(n) >= 3 && n[0]|0x20 == 'x' && n[1]|0x20 == 'm' && n[2]|0x20 == 'l'
 }
 
 // isFastNameByte: ASCII name characters (and ':'); anything else takes the
