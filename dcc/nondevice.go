@@ -39,15 +39,23 @@ type nonDeviceResult struct {
 //     store.Requests and finished at once (state responded, outcome I99).
 //   - 5.1–5.3 manage DCC Schedules (schedules.go): 5.1 answers I0 with the
 //     DSPScheduleID, 5.2 I0 with DSPSchedulesRead, 5.3 I99.
-//   - The others (8.6, 8.13, 11.1, 11.4) are recorded in state accepted and
-//     answered I99; they are not carried out yet.
+//   - 11.1 / 11.4 distribute a firmware image (firmware.go): I99, or I0 with
+//     the warning lists.
+//   - The others (8.6, 8.13) are recorded in state accepted and answered
+//     I99; they are not carried out yet.
 func (h *Handler) nonDevice(ctx context.Context, tx store.Repos, acc *Accepted, msg *duis.Message, data []byte, now time.Time) (*nonDeviceResult, error) {
 	body := msg.Request.Body
 	var err error
 	switch acc.SRV.Variant {
-	case "5.1", "5.2", "5.3":
+	case "5.1", "5.2", "5.3", "11.1", "11.4":
 		var res *nonDeviceResult
 		switch {
+		case body.UpdateFirmware != nil:
+			q := body.UpdateFirmware
+			res, err = updateFirmware(ctx, tx, acc, q.FirmwareImage, q.FirmwareVersion, q.DeviceIDList, false, now)
+		case body.UpdatePPMIDFirmware != nil:
+			q := body.UpdatePPMIDFirmware
+			res, err = updateFirmware(ctx, tx, acc, q.FirmwareImage, q.FirmwareVersion, q.DeviceIDList, true, now)
 		case body.CreateSchedule != nil:
 			res, err = h.createSchedule(ctx, tx, acc, body.CreateSchedule, now)
 		case body.ReadSchedule != nil:

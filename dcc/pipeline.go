@@ -976,6 +976,12 @@ func (p *Pipeline) holdLoop(ctx context.Context) {
 			continue
 		}
 		for _, h := range hs {
+			if h.Kind == holdKindFirmware {
+				if err := p.distributeFirmware(ctx, h); err != nil && ctx.Err() == nil {
+					p.log().Warn("a firmware distribution failed; it is tried again", "hold", h.ID, "err", err)
+				}
+				continue
+			}
 			if h.Kind == holdKindSchedule {
 				// it reschedules or ends the hold; on error the lease expires
 				// and the run is tried again

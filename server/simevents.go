@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/opendcc/opendcc/eui"
 	"github.com/opendcc/opendcc/store"
@@ -76,4 +77,22 @@ func (a *admin) simPower(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeJSON(w, http.StatusOK, map[string]any{"device": id.String(), "on": *body.On, "dccAlerts": n})
 	}
+}
+
+// DistributeFirmware implements dcc.FirmwareDistributor: the image crosses
+// the WAN to the device's comms hub (an unreachable hub or a regional
+// outage is an error the DCC retries) and the hub hands it to the device,
+// which stores it as pending and answers with its receipt alert.
+func (t *simTransport) DistributeFirmware(ctx context.Context, d store.Device, image []byte, version string) error {
+	sd, err := t.device(ctx, d, func(id eui.EUI64) (store.Device, error) { return t.inv.GetDevice(ctx, id) })
+	if err != nil {
+		return err
+	}
+	delay, err := t.net.Send(hubOf(d))
+	if err != nil {
+		return err
+	}
+	img := append([]byte(nil), image...)
+	time.AfterFunc(delay, func() { sd.DeliverFirmware(img, version) })
+	return nil
 }

@@ -133,7 +133,7 @@ func (d *Device) DeliverFirmware(image []byte, version string) {
 	st.firmware.pendingHash = sha256.Sum256(image)
 	st.firmware.hasPending = true
 	h := append([]byte{}, st.firmware.pendingHash[:]...)
-	if d.Type.IsGas() {
+	if d.Type.IsGas() || d.Type == PPMID || d.Type == HCALCS { // the ZigBee (GBZ) devices: FDRA-ZigBee
 		d.sendAlert(now, AlertFirmwareReceipt, 0x00CF, named("image-hash", "octet-string", hex.EncodeToString(h)))
 	} else {
 		d.sendAlert(now, AlertFirmwareReceipt, 0x00CE, octets(h))
