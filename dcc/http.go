@@ -45,6 +45,8 @@ type Handler struct {
 	Pipeline *Pipeline
 	// WAN answers 12.1 Request WAN Matrix (nil: every location unknown).
 	WAN WANCoverage
+	// Broker are the ACB certificates 8.6 Service Opt In gives out.
+	Broker BrokerCredentials
 	// Deadline is how long an accepted device request may stay unanswered
 	// (E21) once sent; recorded for the device pipeline. Default 1 minute.
 	Deadline time.Duration

@@ -41,12 +41,44 @@ type nonDeviceResult struct {
 //     DSPScheduleID, 5.2 I0 with DSPSchedulesRead, 5.3 I99.
 //   - 11.1 / 11.4 distribute a firmware image (firmware.go): I99, or I0 with
 //     the warning lists.
-//   - The others (8.6, 8.13) are recorded in state accepted and answered
-//     I99; they are not carried out yet.
+//   - 8.6 answers I0 DSPOptIn with the ACB's certificates (optin.go); 8.13
+//     takes back the answer to a locally delivered command (localresponse.go).
 func (h *Handler) nonDevice(ctx context.Context, tx store.Repos, acc *Accepted, msg *duis.Message, data []byte, now time.Time) (*nonDeviceResult, error) {
 	body := msg.Request.Body
 	var err error
 	switch acc.SRV.Variant {
+	case "8.6":
+		q := body.ServiceOptIn
+		if q == nil {
+			return nil, reject(CodeSchemaInvalid, "8.6 without ServiceOptIn")
+		}
+		res, err := h.serviceOptIn(ctx, tx, acc, q)
+		if err != nil {
+			return nil, err
+		}
+		if err := h.record(ctx, tx, acc, data, now); err != nil {
+			return nil, err
+		}
+		if _, err := tx.Requests().Finish(ctx, acc.ID.Canonical(), store.RequestResponded, res.Code, nil, now); err != nil {
+			return nil, err
+		}
+		return res, nil
+	case "8.13":
+		q := body.ReturnLocalCommandResponse
+		if q == nil {
+			return nil, reject(CodeSchemaInvalid, "8.13 without ReturnLocalCommandResponse")
+		}
+		_, raw, err := h.returnLocalResponse(ctx, tx, acc, q, now)
+		if err != nil {
+			return nil, err
+		}
+		if err := h.record(ctx, tx, acc, data, now); err != nil {
+			return nil, err
+		}
+		if _, err := tx.Requests().Finish(ctx, acc.ID.Canonical(), store.RequestResponded, "I99", raw, now); err != nil {
+			return nil, err
+		}
+		return &nonDeviceResult{Code: "I99"}, nil
 	case "5.1", "5.2", "5.3", "11.1", "11.4":
 		var res *nonDeviceResult
 		switch {
@@ -194,7 +226,7 @@ func getDevice(ctx context.Context, tx store.Repos, s string) (store.Device, err
 func eligibleRoles(acc *Accepted) []duis.Role {
 	var out []duis.Role
 	for _, r := range acc.User.Roles {
-		if acc.SRV.Eligible(r) {
+		if srvEligible(acc.SRV, r) {
 			out = append(out, r)
 		}
 	}

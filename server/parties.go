@@ -23,3 +23,22 @@ func dccParties(trust *smki.Store) dcc.DCCParties {
 	}
 	return p
 }
+
+// brokerCredentials are the Access Control Broker's certificates in the
+// trust store (role 4, the DCC's EUI): the digital-signing and the
+// key-agreement one, for 8.6 Service Opt In.
+func brokerCredentials(trust *smki.Store, acb eui.EUI64) dcc.BrokerCredentials {
+	var b dcc.BrokerCredentials
+	for _, c := range trust.ByEUI(acb) {
+		if c.Role != smki.RoleAccessControlBroker {
+			continue
+		}
+		if c.KeyUsage&smki.KeyUsageKeyAgreement != 0 && b.KeyAgreement == nil {
+			b.KeyAgreement = c.Raw
+		}
+		if c.KeyUsage&smki.KeyUsageDigitalSignature != 0 && b.DigitalSigning == nil {
+			b.DigitalSigning = c.Raw
+		}
+	}
+	return b
+}

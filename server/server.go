@@ -168,6 +168,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		Intake:   &dcc.Intake{Certificates: s.trust, Now: cfg.Now, Allowance: 5 * 365 * 24 * time.Hour},
 		Access:   dcc.AccessControl{DCC: smki.DCCEUI, Now: cfg.Now},
 		Signer:   &dcc.Signer{Key: key, Cert: cert},
+		Broker:   brokerCredentials(s.trust, smki.DCCEUI),
 		Store:    st,
 		Now:      cfg.Now,
 		Log:      cfg.Log,
