@@ -15,7 +15,9 @@ import (
 // failingHub is a Transport whose hubs the WAN never reaches.
 type failingHub struct{ tries int }
 
-func (f *failingHub) Send(context.Context, store.Device, []byte) error { return errors.New("unreachable") }
+func (f *failingHub) Send(context.Context, store.Device, []byte) error {
+	return errors.New("unreachable")
+}
 func (f *failingHub) DistributeFirmware(context.Context, store.Device, []byte, string) error {
 	f.tries++
 	return errors.New("hub unreachable")
