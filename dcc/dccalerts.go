@@ -113,3 +113,76 @@ func deviceAlertCode(messageCode uint16, content []byte) string {
 	}
 	return fmt.Sprintf("%04X", messageCode)
 }
+
+// DCCAlertDeviceStatusChange is the code OpenDCC gives DeviceStatusChangeEvent
+// (N999: no public source gives it).
+const DCCAlertDeviceStatusChange = "N999"
+
+// decommissionAlerts tells the other parties of a decommissioned device,
+// in the transaction that decommissioned it: every User registered now (in
+// any role) for a metering point the device serves, but the one that asked,
+// gets a DCC Alert DeviceStatusChangeEvent — MeterDecommissioningOrWithdrawal
+// (the meter's MPxNs and its joined type 1 devices, at most 7) for a meter,
+// CHFDecommissioning for a comms hub. Other device types send none.
+func (h *Handler) decommissionAlerts(ctx context.Context, tx store.Repos, requester eui.EUI64, d store.Device, now time.Time) error {
+	var change duis.DeviceStatusChange
+	switch d.Type {
+	case store.DeviceESME, store.DeviceGSME:
+		m := &duis.MeterDecommissioningOrWithdrawal{MeterDecommissionOrWithdrawal: duis.MeterMPxNs{ImportMPxN: d.ImportMPxN}}
+		if d.SecondaryImportMPAN != "" {
+			s := d.SecondaryImportMPAN
+			m.MeterDecommissionOrWithdrawal.SecondaryImportMPAN = &s
+		}
+		if d.ExportMPAN != "" {
+			s := d.ExportMPAN
+			m.MeterDecommissionOrWithdrawal.ExportMPAN = &s
+		}
+		joined, err := tx.Inventory().ListDevices(ctx, store.DeviceFilter{Meter: d.ID, Limit: 7})
+		if err != nil {
+			return err
+		}
+		for _, j := range joined {
+			m.AssociatedType1Device = append(m.AssociatedType1Device, duis.AssociatedType1Device{DeviceID: j.ID.String(), DeviceType: string(j.Type)})
+		}
+		if d.ImportMPxN == "" {
+			return nil // no metering point: nobody to tell
+		}
+		change.MeterDecommissioningOrWithdrawal = m
+	case store.DeviceCHF:
+		change.CHFDecommissioning = &duis.CHFDecommissioning{}
+	default:
+		return nil
+	}
+	sd := &StoreDirectory{Repos: tx, Ctx: ctx}
+	mpxns, err := sd.mpxns(d.ID)
+	if err != nil {
+		return err
+	}
+	to := map[eui.EUI64]bool{}
+	var order []eui.EUI64
+	for _, mp := range mpxns {
+		regs, err := tx.Registrations().RegisteredAt(ctx, mp, now)
+		if err != nil {
+			return err
+		}
+		for _, r := range regs {
+			if r.Party != requester && !to[r.Party] {
+				to[r.Party] = true
+				order = append(order, r.Party)
+			}
+		}
+	}
+	for i, user := range order {
+		id := fmt.Sprintf("%s:%s:%d", h.Access.DCC, user, now.UnixNano()+int64(i))
+		doc, err := h.Signer.Response(ResponseParts{ResponseID: id, Code: "I0", Time: now,
+			DCCAlert: &duis.DCCAlertMessage{DCCAlertCode: DCCAlertDeviceStatusChange, DCCAlert: duis.DCCAlert{
+				DeviceStatusChangeEvent: &duis.DeviceStatusChangeEvent{DeviceID: d.ID.String(), DeviceStatusChange: change}}}})
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Outbox().Enqueue(ctx, store.OutboxMessage{ID: id, Recipient: user, Kind: "dcc-alert", Payload: doc, CreatedAt: now, NextAttempt: now}); err != nil {
+			return err
+		}
+	}
+	return nil
+}

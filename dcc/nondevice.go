@@ -132,7 +132,13 @@ func (h *Handler) nonDevice(ctx context.Context, tx store.Repos, acc *Accepted, 
 	case "12.2":
 		err = preNotify(ctx, tx, body.DevicePrenotification, now)
 	case "8.3":
-		err = decommission(ctx, tx, acc, body.DecommissionDevice, now)
+		if err = decommission(ctx, tx, acc, body.DecommissionDevice, now); err == nil {
+			// the other parties of the device learn it by DCC Alert
+			var d store.Device
+			if d, err = getDevice(ctx, tx, body.DecommissionDevice.DeviceID); err == nil {
+				err = h.decommissionAlerts(ctx, tx, acc.User.ID, d, now)
+			}
+		}
 	case "8.4":
 		err = updateInventory(ctx, tx, acc, body.UpdateInventory, now)
 	case "8.14.1":

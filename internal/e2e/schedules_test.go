@@ -183,4 +183,23 @@ func TestDCCSchedules(t *testing.T) {
 		t.Errorf("the removed schedule sent %d commands", n)
 	}
 	t.Logf("device decommissioned: DCC Alert %s DSPScheduleRemoval for schedule %s", alert.AlertCode, id2)
+
+	// The decommissioning is told to the meter's other parties: the
+	// network operator registered for its MPAN.
+	change := waitFor("DeviceStatusChangeEvent", func(r *client.Response) bool {
+		return r.Kind == "DCCAlertMessage" && strings.Contains(string(r.Raw), "<sr:DeviceStatusChangeEvent>")
+	})
+	raw := string(change.Raw)
+	if !change.SignatureValid || change.SchemaError != "" || !strings.Contains(change.ResponseID, ":90-B3-D5-1F-30-02-00-00:") ||
+		!strings.Contains(raw, "<sr:MeterDecommissioningOrWithdrawal>") || !strings.Contains(raw, "<sr:DeviceID>00-DB-12-34-56-78-90-A4</sr:DeviceID>") {
+		t.Fatalf("DeviceStatusChangeEvent: signature %v schema %q ResponseID %s\n%s", change.SignatureValid, change.SchemaError, change.ResponseID, raw)
+	}
+	mu.Lock()
+	for _, r := range unmatched {
+		if strings.Contains(string(r.Raw), "<sr:DeviceStatusChangeEvent>") && strings.Contains(r.ResponseID, ":90-B3-D5-1F-30-01-00-00:") {
+			t.Errorf("the supplier that decommissioned the meter was told too: %s", r.ResponseID)
+		}
+	}
+	mu.Unlock()
+	t.Logf("8.3: DCC Alert %s DeviceStatusChangeEvent (MeterDecommissioningOrWithdrawal, joined PPMID listed) to the network operator", change.AlertCode)
 }
