@@ -297,6 +297,9 @@ func (h *Handler) recordPrepared(ctx context.Context, tx store.Repos, acc *Accep
 			Owner: acc.ID.Originator, RequestID: r.ID, ReleaseAt: acc.Execute, CreatedAt: now})
 		return err
 	}
+	if !acc.Execute.IsZero() && !acc.Cancellation() && acc.Execute.After(now) && deviceFutureDated(acc.SRV) {
+		return h.Pipeline.awaitExecution(ctx, tx, r, acc.Execute, now) // E30 unless reported
+	}
 	return nil
 }
 

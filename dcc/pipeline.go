@@ -976,6 +976,12 @@ func (p *Pipeline) holdLoop(ctx context.Context) {
 			continue
 		}
 		for _, h := range hs {
+			if h.Kind == holdKindFDAwait {
+				if err := p.futureDatedTimeout(ctx, h); err != nil && ctx.Err() == nil {
+					p.log().Warn("an E30 could not be queued; it is tried again", "hold", h.ID, "err", err)
+				}
+				continue
+			}
 			if h.Kind == holdKindFirmware {
 				if err := p.distributeFirmware(ctx, h); err != nil && ctx.Err() == nil {
 					p.log().Warn("a firmware distribution failed; it is tried again", "hold", h.ID, "err", err)
@@ -1180,11 +1186,16 @@ func (p *Pipeline) futureDatedAlert(ctx context.Context, m *gbcs.Message, raw []
 	}
 	r, err := p.Store.Requests().RequestByCounter(ctx, m.Recipient, counter)
 	if errors.Is(err, store.ErrNotFound) {
+		// a DCC party's own command (6.23: the Transitional CoS party)
+		r, err = p.partyRequest(ctx, m.Recipient, counter)
+	}
+	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
 	}
 	if err != nil {
 		return false, err
 	}
+	p.executionReported(ctx, r.ID)
 	number, total := 1, 1
 	if instr != nil {
 		number, total = instructionPosition(r.GBCS, instr)
