@@ -47,3 +47,15 @@ func TestDeviceAlertCode(t *testing.T) {
 	}
 	t.Logf("%d RTDS alerts: alert code read from the payload", n)
 }
+
+// FuzzDeviceAlertCode: any content gives a 4-hex-digit code, never a panic.
+func FuzzDeviceAlertCode(f *testing.F) {
+	f.Add(uint16(0x1001), []byte{0x0F, 0, 0, 0, 1, 0, 0x02, 0x02, 0x12, 0x81, 0x0E})
+	f.Add(uint16(0x00CF), []byte{0x01, 0x09, 0x00, 0x8F, 0x72})
+	f.Add(uint16(0x00B2), []byte{0x30, 0x81, 0x05, 0x02, 0x03, 0x00, 0x80, 0x71})
+	f.Fuzz(func(t *testing.T, mc uint16, content []byte) {
+		if c := deviceAlertCode(mc, content); len(c) != 4 {
+			t.Fatalf("code %q", c)
+		}
+	})
+}

@@ -87,27 +87,42 @@ func scheduleChoice(d *duis.DSPSchedule) (name string, val reflect.Value) {
 	return "", reflect.Value{}
 }
 
-// runTimes gives the n-th run (n ≥ 0) of a schedule: the start date at the
-// execution start time (00:00:00 UTC when absent), stepped by the frequency
-// from the start date (a monthly schedule on the 31st runs on the last day
-// of shorter months' following day, as time.AddDate normalises).
-func runTime(d *duis.DSPSchedule, n int) (time.Time, error) {
+// scheduleBase is a schedule's first run (the start date at the execution
+// start time, 00:00:00 UTC when absent) and its step.
+func scheduleBase(d *duis.DSPSchedule) (time.Time, struct{ months, days int }, error) {
+	f, ok := scheduleFrequencies[d.ScheduleFrequency]
+	if !ok {
+		return time.Time{}, f, fmt.Errorf("ScheduleFrequency %q", d.ScheduleFrequency)
+	}
 	start, err := parseDate(d.ScheduleStartDate)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("ScheduleStartDate: %v", err)
+		return time.Time{}, f, fmt.Errorf("ScheduleStartDate: %v", err)
 	}
 	if d.ScheduleExecutionStartTime != nil {
 		tod, err := parseTimeOfDay(*d.ScheduleExecutionStartTime)
 		if err != nil {
-			return time.Time{}, fmt.Errorf("ScheduleExecutionStartTime: %v", err)
+			return time.Time{}, f, fmt.Errorf("ScheduleExecutionStartTime: %v", err)
 		}
 		start = start.Add(tod)
 	}
-	f, ok := scheduleFrequencies[d.ScheduleFrequency]
-	if !ok {
-		return time.Time{}, fmt.Errorf("ScheduleFrequency %q", d.ScheduleFrequency)
+	return start, f, nil
+}
+
+// runAt is the n-th run: n days-steps later, or n month-steps later on the
+// start date's day of the month, or the month's last day when it is
+// shorter (a monthly schedule from the 31st runs on 28 or 29 February).
+func runAt(first time.Time, f struct{ months, days int }, n int) time.Time {
+	if f.months == 0 {
+		return first.AddDate(0, 0, f.days*n)
 	}
-	return start.AddDate(0, f.months*n, f.days*n), nil
+	y, m, day := first.Date()
+	total := int(m) - 1 + f.months*n
+	y, m = y+total/12, time.Month(total%12+1)
+	if last := time.Date(y, m+1, 0, 0, 0, 0, 0, time.UTC).Day(); day > last {
+		day = last
+	}
+	h, mi, sec := first.Clock()
+	return time.Date(y, m, day, h, mi, sec, first.Nanosecond(), time.UTC)
 }
 
 // lastRun is the end of the schedule: the end of its end date (none: far
@@ -130,25 +145,22 @@ func nextRun(d *duis.DSPSchedule, after time.Time) (time.Time, int, bool, error)
 	if err != nil {
 		return time.Time{}, 0, false, err
 	}
-	first, err := runTime(d, 0)
+	first, f, err := scheduleBase(d)
 	if err != nil {
 		return time.Time{}, 0, false, err
 	}
 	n := 0
 	if after.After(first) {
-		// jump close, then step: at most a few iterations
-		f := scheduleFrequencies[d.ScheduleFrequency]
-		step := time.Duration(f.days)*24*time.Hour + time.Duration(f.months)*28*24*time.Hour
-		n = int(after.Sub(first)/step) - 1
-		if n < 0 {
-			n = 0
+		// start one step before where `after` falls, in whole steps
+		if f.months == 0 {
+			n = int((after.Unix()-first.Unix())/86400)/f.days - 1
+		} else {
+			n = ((after.Year()-first.Year())*12+int(after.Month())-int(first.Month()))/f.months - 1
 		}
+		n = max(n, 0)
 	}
 	for {
-		t, err := runTime(d, n)
-		if err != nil {
-			return time.Time{}, 0, false, err
-		}
+		t := runAt(first, f, n)
 		if t.After(end) {
 			return time.Time{}, 0, false, nil
 		}
