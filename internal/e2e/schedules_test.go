@@ -1,22 +1,13 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/opendcc/opendcc/client"
-	"github.com/opendcc/opendcc/internal/dccboxed"
-	"github.com/opendcc/opendcc/internal/refdata"
-	"github.com/opendcc/opendcc/server"
-	"github.com/opendcc/opendcc/smki"
-	"github.com/opendcc/opendcc/wan"
 )
 
 var (
@@ -27,11 +18,8 @@ var (
 
 // nonDeviceRequest makes a CV 8 request of the given SR/SRV and body from
 // the 5.2 template (the client re-signs it with a fresh counter).
-func nonDeviceRequest(t *testing.T, sr, srv, body string) []byte {
-	doc, err := os.ReadFile(filepath.Join(refdata.Path(t, "duis", "templates"), "5.2_READ_SCHEDULE_REQUEST_DUIS.XML"))
-	if err != nil {
-		t.Fatal(err)
-	}
+func (h *harness) nonDeviceRequest(sr, srv, body string) []byte {
+	doc := h.template("5.2_READ_SCHEDULE_REQUEST_DUIS.XML")
 	doc = headerSR.ReplaceAll(doc, []byte("<sr:ServiceReference>"+sr+"</sr:ServiceReference>"))
 	doc = headerSRV.ReplaceAll(doc, []byte("<sr:ServiceReferenceVariant>"+srv+"</sr:ServiceReferenceVariant>"))
 	return bodyRE.ReplaceAll(doc, []byte("<sr:Body>"+body+"</sr:Body>"))
@@ -43,56 +31,8 @@ func nonDeviceRequest(t *testing.T, sr, srv, body string) []byte {
 // and shows a schedule whose device is decommissioned ends with the DCC
 // Alert DSPScheduleRemoval instead of reaching the device.
 func TestDCCSchedules(t *testing.T) {
-	keys := smki.NewStore()
-	if err := keys.LoadKeystoreJSON(dccboxed.KeystoreJSON); err != nil {
-		t.Fatal(err)
-	}
-	c := &client.Client{Keystore: keys, Allowance: 5 * 365 * 24 * time.Hour, FreshCounter: true, Timeout: 10 * time.Second}
-	var mu sync.Mutex
-	var unmatched []*client.Response
-	ln := &client.Listener{Verify: c.VerifyOptions, Security: c.Security(), Unmatched: func(r *client.Response) {
-		mu.Lock()
-		unmatched = append(unmatched, r)
-		mu.Unlock()
-	}}
-	if err := ln.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	c.Listener = ln
-	fast := map[wan.Region]wan.Link{wan.North: {Latency: time.Millisecond}, wan.Central: {Latency: time.Millisecond}, wan.South: {Latency: time.Millisecond}}
-	s, err := server.Start(context.Background(), server.Config{DataDir: t.TempDir(), DUISAddr: "127.0.0.1:0", SMKIAddr: "127.0.0.1:0",
-		Profile: "dccboxed", ResponseURL: ln.URL(), WANLinks: fast, DeviceDeadline: 10 * time.Second, Log: quietLog()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	c.Server = s.DUISURL
-	send := func(doc []byte) *client.Result {
-		t.Helper()
-		res, err := c.Send(context.Background(), doc)
-		if res == nil || res.Ack == nil {
-			t.Fatalf("send: %v", err)
-		}
-		return res
-	}
-	waitFor := func(what string, match func(r *client.Response) bool) *client.Response {
-		t.Helper()
-		deadline := time.Now().Add(15 * time.Second)
-		for time.Now().Before(deadline) {
-			mu.Lock()
-			for _, r := range unmatched {
-				if match(r) {
-					mu.Unlock()
-					return r
-				}
-			}
-			mu.Unlock()
-			time.Sleep(100 * time.Millisecond)
-		}
-		t.Fatalf("no %s arrived", what)
-		return nil
-	}
+	h := newHarness(t, nil)
+	s, send, waitFor := h.s, h.send, h.waitFor
 	create := func(device string, first time.Time) string {
 		t.Helper()
 		first = first.UTC()
@@ -105,7 +45,7 @@ func TestDCCSchedules(t *testing.T) {
 			`<sr:DSPRetrieveImportDailyReadLog><sr:StartDateOffset>-2</sr:StartDateOffset><sr:StartTime>00:00:00Z</sr:StartTime>`+
 			`<sr:EndDateOffset>0</sr:EndDateOffset><sr:EndTime>00:00:00Z</sr:EndTime></sr:DSPRetrieveImportDailyReadLog>`+
 			`</sr:CreateSchedule>`, first.Format("2006-01-02"), first.AddDate(0, 1, 0).Format("2006-01-02"), first.Format("15:04:05Z"), device)
-		res := send(nonDeviceRequest(t, "5.1", "5.1", body))
+		res := send(h.nonDeviceRequest("5.1", "5.1", body))
 		if res.Ack.Code != "I0" || res.Ack.Content != "DSPScheduleID" {
 			t.Fatalf("5.1: %s %s (%s)", res.Ack.Code, res.Ack.Content, res.Ack.Raw)
 		}
@@ -137,19 +77,19 @@ func TestDCCSchedules(t *testing.T) {
 
 	// 2. Read it back, by ID and by device.
 	for _, sel := range []string{"<sr:DSPScheduleID>" + id + "</sr:DSPScheduleID>", "<sr:DeviceID>" + esme + "</sr:DeviceID>"} {
-		res := send(nonDeviceRequest(t, "5.2", "5.2", "<sr:ReadSchedule>"+sel+"</sr:ReadSchedule>"))
+		res := send(h.nonDeviceRequest("5.2", "5.2", "<sr:ReadSchedule>"+sel+"</sr:ReadSchedule>"))
 		if res.Ack.Code != "I0" || res.Ack.Content != "DSPSchedulesRead" || !strings.Contains(string(res.Ack.Raw), "<sr:DSPScheduledServiceReferenceVariant>4.6.1<") {
 			t.Fatalf("5.2 %s: %s %s", sel, res.Ack.Code, res.Ack.Content)
 		}
 	}
 	// 3. Delete it; then it is gone.
-	if res := send(nonDeviceRequest(t, "5.3", "5.3", "<sr:DeleteSchedule><sr:DSPScheduleID>"+id+"</sr:DSPScheduleID></sr:DeleteSchedule>")); res.Ack.Code != "I99" {
+	if res := send(h.nonDeviceRequest("5.3", "5.3", "<sr:DeleteSchedule><sr:DSPScheduleID>"+id+"</sr:DSPScheduleID></sr:DeleteSchedule>")); res.Ack.Code != "I99" {
 		t.Fatalf("5.3: %s", res.Ack.Code)
 	}
-	if res := send(nonDeviceRequest(t, "5.2", "5.2", "<sr:ReadSchedule><sr:DSPScheduleID>"+id+"</sr:DSPScheduleID></sr:ReadSchedule>")); res.Ack.Code != "E050201" {
+	if res := send(h.nonDeviceRequest("5.2", "5.2", "<sr:ReadSchedule><sr:DSPScheduleID>"+id+"</sr:DSPScheduleID></sr:ReadSchedule>")); res.Ack.Code != "E050201" {
 		t.Fatalf("5.2 after delete: %s, want E050201", res.Ack.Code)
 	}
-	if res := send(nonDeviceRequest(t, "5.3", "5.3", "<sr:DeleteSchedule><sr:DSPScheduleID>"+id+"</sr:DSPScheduleID></sr:DeleteSchedule>")); res.Ack.Code != "E050301" {
+	if res := send(h.nonDeviceRequest("5.3", "5.3", "<sr:DeleteSchedule><sr:DSPScheduleID>"+id+"</sr:DSPScheduleID></sr:DeleteSchedule>")); res.Ack.Code != "E050301" {
 		t.Fatalf("5.3 again: %s, want E050301", res.Ack.Code)
 	}
 
@@ -158,18 +98,18 @@ func TestDCCSchedules(t *testing.T) {
 	mismatch := fmt.Sprintf(`<sr:CreateSchedule><sr:ScheduleFrequency>Daily</sr:ScheduleFrequency><sr:ScheduleStartDate>%s</sr:ScheduleStartDate>`+
 		`<sr:DSPScheduledServiceReference>4.6</sr:DSPScheduledServiceReference><sr:DSPScheduledServiceReferenceVariant>4.6.1</sr:DSPScheduledServiceReferenceVariant>`+
 		`<sr:DeviceID>%s</sr:DeviceID><sr:DSPReadLoadLimitData/></sr:CreateSchedule>`, time.Now().UTC().Format("2006-01-02"), esme)
-	if res := send(nonDeviceRequest(t, "5.1", "5.1", mismatch)); res.Ack.Code != "E050101" {
+	if res := send(h.nonDeviceRequest("5.1", "5.1", mismatch)); res.Ack.Code != "E050101" {
 		t.Errorf("5.1 with another service's body: %s, want E050101", res.Ack.Code)
 	}
 	chf := strings.Replace(mismatch, "<sr:DSPReadLoadLimitData/>", "<sr:DSPRetrieveImportDailyReadLog><sr:StartDateOffset>-1</sr:StartDateOffset><sr:StartTime>00:00:00Z</sr:StartTime><sr:EndDateOffset>0</sr:EndDateOffset><sr:EndTime>00:00:00Z</sr:EndTime></sr:DSPRetrieveImportDailyReadLog>", 1)
 	chf = strings.Replace(chf, esme, "00-DB-12-34-56-78-90-A2", 1)
-	if res := send(nonDeviceRequest(t, "5.1", "5.1", chf)); res.Ack.Code != "E11" {
+	if res := send(h.nonDeviceRequest("5.1", "5.1", chf)); res.Ack.Code != "E11" {
 		t.Errorf("5.1 on a CHF: %s, want E11", res.Ack.Code)
 	}
 
 	// 5. A schedule whose device leaves service ends with a DCC Alert.
 	id2 := create(esme, time.Now().Add(3*time.Second))
-	if res := send(nonDeviceRequest(t, "8.3", "8.3", "<sr:DecommissionDevice><sr:DeviceID>"+esme+"</sr:DeviceID></sr:DecommissionDevice>")); res.Ack.Code != "I99" {
+	if res := send(h.nonDeviceRequest("8.3", "8.3", "<sr:DecommissionDevice><sr:DeviceID>"+esme+"</sr:DeviceID></sr:DecommissionDevice>")); res.Ack.Code != "I99" {
 		t.Fatalf("8.3: %s", res.Ack.Code)
 	}
 	before = s.CommandsSent()
@@ -194,12 +134,10 @@ func TestDCCSchedules(t *testing.T) {
 		!strings.Contains(raw, "<sr:MeterDecommissioningOrWithdrawal>") || !strings.Contains(raw, "<sr:DeviceID>00-DB-12-34-56-78-90-A4</sr:DeviceID>") {
 		t.Fatalf("DeviceStatusChangeEvent: signature %v schema %q ResponseID %s\n%s", change.SignatureValid, change.SchemaError, change.ResponseID, raw)
 	}
-	mu.Lock()
-	for _, r := range unmatched {
-		if strings.Contains(string(r.Raw), "<sr:DeviceStatusChangeEvent>") && strings.Contains(r.ResponseID, ":90-B3-D5-1F-30-01-00-00:") {
-			t.Errorf("the supplier that decommissioned the meter was told too: %s", r.ResponseID)
-		}
+	if h.count(func(r *client.Response) bool {
+		return strings.Contains(string(r.Raw), "<sr:DeviceStatusChangeEvent>") && strings.Contains(r.ResponseID, ":90-B3-D5-1F-30-01-00-00:")
+	}) != 0 {
+		t.Error("the supplier that decommissioned the meter was told too")
 	}
-	mu.Unlock()
 	t.Logf("8.3: DCC Alert %s DeviceStatusChangeEvent (MeterDecommissioningOrWithdrawal, joined PPMID listed) to the network operator", change.AlertCode)
 }
