@@ -288,25 +288,7 @@ func TestAuxSim(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if err := sec.WrapMAC(m); err != nil {
-				t.Fatal(err)
-			}
-			raw, err := m.Marshal()
-			if err != nil {
-				t.Fatal(err)
-			}
-			out, err := f.Deliver(raw)
-			if err != nil {
-				t.Fatalf("ESME refused %s: %v", tc.srv, err)
-			}
-			resp, err := gbcs.Parse(out)
-			if err != nil {
-				t.Fatal(err)
-			}
-			n, err := payload.Decode(resp.MessageCode, resp.Content, payload.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			resp, n := deliverToSim(t, f, sec, m, "ESME ("+tc.srv+")")
 			var res []uint64
 			for _, s := range n.Child("response-specs").Children {
 				v, _ := s.Child("result").Uint()

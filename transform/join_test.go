@@ -2,6 +2,7 @@ package transform
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -137,25 +138,7 @@ func TestJoinSim(t *testing.T) {
 	sec := gbcs.NewSecurity(f.KeyStore(), 0)
 	send := func(m *gbcs.Message) *payload.Node {
 		t.Helper()
-		if err := sec.WrapMAC(m); err != nil {
-			t.Fatal(err)
-		}
-		raw, err := m.Marshal()
-		if err != nil {
-			t.Fatal(err)
-		}
-		out, err := f.Deliver(raw)
-		if err != nil {
-			t.Fatalf("GSME refused %04X: %v", m.MessageCode, err)
-		}
-		resp, err := gbcs.Parse(out)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n, err := payload.Decode(resp.MessageCode, resp.Content, payload.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, n := deliverToSim(t, f, sec, m, fmt.Sprintf("GSME (%04X)", m.MessageCode))
 		return n
 	}
 	opts := Options{ACB: sim.EUIACB, ACBCounter: 1 << 32, OtherDeviceType: inventory(map[string]DeviceType{gpfID: GPF})}

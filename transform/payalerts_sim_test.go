@@ -61,25 +61,7 @@ func TestPaymentAlertsSim(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if err := sec.WrapMAC(m); err != nil {
-				t.Fatal(err)
-			}
-			raw, err := m.Marshal()
-			if err != nil {
-				t.Fatal(err)
-			}
-			out, err := f.Deliver(raw)
-			if err != nil {
-				t.Fatalf("device refused the command: %v", err)
-			}
-			resp, err := gbcs.Parse(out)
-			if err != nil {
-				t.Fatal(err)
-			}
-			n, err := payload.Decode(resp.MessageCode, resp.Content, payload.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			resp, n := deliverToSim(t, f, sec, m, "the device")
 			checked, bad := failedItems(n)
 			if checked == 0 || len(bad) > 0 || resp.MessageCode != m.MessageCode {
 				t.Fatalf("response %04X, %d results, failed %v:\n%s", resp.MessageCode, checked, bad, n)
