@@ -244,7 +244,7 @@ func (h *Handler) createSchedule(ctx context.Context, tx store.Repos, acc *Accep
 		return nil, err
 	}
 	if _, err := tx.Holds().PutHold(ctx, store.Hold{ID: scheduleHoldID(id), Kind: holdKindSchedule, Owner: acc.User.ID,
-		RequestID: d.ID.String(), ReleaseAt: next, Payload: payload, CreatedAt: now}); err != nil {
+		RequestID: acc.ID.Canonical(), ReleaseAt: next, Payload: payload, CreatedAt: now}); err != nil {
 		return nil, err
 	}
 	sid := strconv.FormatUint(id, 10)
