@@ -48,6 +48,7 @@ func Run(t *testing.T, open Opener) {
 		{"TransactionsFailingAmongConcurrent", testTransactionsFailingAmongConcurrent},
 		{"UserReadsAfterWrites", testUserReadsAfterWrites},
 		{"DeviceReadsAfterWrites", testDeviceReadsAfterWrites},
+		{"RegistrationReadsAfterWrites", testRegistrationReadsAfterWrites},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1293,4 +1294,46 @@ func testUserReadsAfterWrites(t *testing.T, s store.Store) {
 	must(t, s.Users().DeleteUser(ctx, id))
 	_, err = s.Users().GetUser(ctx, id)
 	wantErr(t, err, store.ErrNotFound)
+}
+
+// testRegistrationReadsAfterWrites: an eligibility check after a
+// registration write (committed, or rolled back, inside or outside a
+// transaction) sees the committed registrations, whatever the store caches.
+func testRegistrationReadsAfterWrites(t *testing.T, s store.Store) {
+	const mpxn = "2200000000077"
+	a, b := EUI(0x7E), EUI(0x7F)
+	regs := s.Registrations()
+	is := func(party eui.EUI64, at time.Time, want bool) {
+		t.Helper()
+		for i := 0; i < 2; i++ {
+			ok, err := regs.IsRegistered(ctx, mpxn, store.RoleImportSupplier, party, at)
+			wantBool(t, ok, err, want)
+		}
+	}
+	is(a, T0, false)
+	must(t, regs.AddRegistration(ctx, store.Registration{MPxN: mpxn, Role: store.RoleImportSupplier, Party: a, From: T0}))
+	is(a, T0, true)
+	is(a, T0.Add(-1), false)
+	is(b, T0, false)
+	errNo := errors.New("no")
+	wantErr(t, s.InTx(ctx, func(tx store.Repos) error {
+		must(t, tx.Registrations().ChangeParty(ctx, mpxn, store.RoleImportSupplier, b, T0.Add(time.Hour)))
+		ok, err := tx.Registrations().IsRegistered(ctx, mpxn, store.RoleImportSupplier, b, T0.Add(time.Hour))
+		wantBool(t, ok, err, true)
+		return errNo
+	}), errNo)
+	is(b, T0.Add(time.Hour), false)
+	is(a, T0.Add(time.Hour), true)
+	must(t, s.InTx(ctx, func(tx store.Repos) error {
+		return tx.Registrations().ChangeParty(ctx, mpxn, store.RoleImportSupplier, b, T0.Add(time.Hour))
+	}))
+	is(a, T0.Add(time.Hour), false)
+	is(a, T0.Add(time.Hour-1), true)
+	is(b, T0.Add(time.Hour), true)
+	must(t, regs.ChangeParty(ctx, mpxn, store.RoleImportSupplier, a, T0.Add(2*time.Hour)))
+	is(b, T0.Add(2*time.Hour), false)
+	is(a, T0.Add(2*time.Hour), true)
+	must(t, regs.DeleteRegistrations(ctx, mpxn))
+	is(a, T0.Add(2*time.Hour), false)
+	is(a, T0, false)
 }

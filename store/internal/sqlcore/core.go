@@ -61,9 +61,9 @@ type Dialect struct {
 	// LockKey, if set, is a statement taking one text argument that takes a
 	// transaction-scoped lock on it (PostgreSQL advisory lock).
 	LockKey string
-	// CacheUsers: the store is the only writer of its database, so users
-	// and devices read may be cached in memory (see userCache,
-	// deviceCache).
+	// CacheUsers: the store is the only writer of its database, so users,
+	// devices and registrations read may be cached in memory (see
+	// userCache, deviceCache, regCache).
 	CacheUsers bool
 
 	cache sync.Map
@@ -107,6 +107,7 @@ func New(d *Dialect, b Backend) *Store {
 	if d.CacheUsers {
 		s.repos.uc = newUserCache()
 		s.repos.dc = newDeviceCache()
+		s.repos.rc = newRegCache()
 	}
 	return s
 }
@@ -121,9 +122,12 @@ func (s *Store) InTx(ctx context.Context, fn func(tx store.Repos) error) error {
 		if rp != nil && rp.devicesDirty {
 			rp.dc.endWrite()
 		}
+		if rp != nil && rp.regsDirty {
+			rp.rc.endWrite()
+		}
 	}()
 	return s.b.InTx(ctx, func(q Querier) error {
-		rp = &repos{d: s.d, b: s.b, r: q, w: q, tx: true, uc: s.uc, dc: s.dc}
+		rp = &repos{d: s.d, b: s.b, r: q, w: q, tx: true, uc: s.uc, dc: s.dc, rc: s.rc}
 		return fn(rp)
 	})
 }
@@ -149,6 +153,9 @@ type repos struct {
 	dc         *deviceCache // nil: no cache
 	// devicesDirty: this transaction wrote devices.
 	devicesDirty bool
+	rc           *regCache // nil: no cache
+	// regsDirty: this transaction wrote registrations.
+	regsDirty bool
 }
 
 func (r *repos) Users() store.Users                 { return r }

@@ -36,6 +36,7 @@ func (r *repos) AddRegistration(ctx context.Context, g store.Registration) error
 	if !g.To.IsZero() && !g.To.After(g.From) {
 		return fmt.Errorf("store: registration To %v not after From %v", g.To, g.From)
 	}
+	defer r.regWrite()()
 	return r.atomic(ctx, func(q Querier) error {
 		if err := r.lock(ctx, q, "reg:"+g.MPxN); err != nil {
 			return err
@@ -65,6 +66,7 @@ func (r *repos) ChangeParty(ctx context.Context, mpxn string, role store.Role, p
 	if mpxn == "" || role == "" || from.IsZero() {
 		return fmt.Errorf("store: ChangeParty needs MPxN, Role and From")
 	}
+	defer r.regWrite()()
 	return r.atomic(ctx, func(q Querier) error {
 		if err := r.lock(ctx, q, "reg:"+mpxn); err != nil {
 			return err
@@ -102,6 +104,18 @@ func (r *repos) RegisteredAt(ctx context.Context, mpxn string, t time.Time) ([]s
 }
 
 func (r *repos) IsRegistered(ctx context.Context, mpxn string, role store.Role, party eui.EUI64, t time.Time) (bool, error) {
+	if rows, ok, err := r.cachedRegs(ctx, mpxn); err != nil {
+		return false, err
+	} else if ok {
+		// The query's condition, on the same column values.
+		p, at := euiStr(party), ns(t)
+		for _, g := range rows {
+			if g.role == string(role) && g.party == p && g.from <= at && (g.to == 0 || g.to > at) {
+				return true, nil
+			}
+		}
+		return false, nil
+	}
 	var one int
 	err := r.row(ctx, r.r, `SELECT 1 FROM registrations WHERE mpxn = ? AND role = ? AND party = ?
 		AND valid_from <= ? AND (valid_to = 0 OR valid_to > ?) LIMIT 1`, mpxn, string(role), euiStr(party), ns(t), ns(t)).Scan(&one)
@@ -112,6 +126,7 @@ func (r *repos) IsRegistered(ctx context.Context, mpxn string, role store.Role, 
 }
 
 func (r *repos) DeleteRegistrations(ctx context.Context, mpxn string) error {
+	defer r.regWrite()()
 	_, err := r.exec(ctx, r.w, `DELETE FROM registrations WHERE mpxn = ?`, mpxn)
 	return err
 }
