@@ -26,3 +26,22 @@ func TestMetaRequestID(t *testing.T) {
 		}
 	}
 }
+
+// requestMeta.marshal writes what json.Marshal writes.
+func TestMetaMarshal(t *testing.T) {
+	for _, m := range []requestMeta{
+		{},
+		{RequestID: "90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:1000", Endpoint: EndpointSend, Body: "ReadInventory", Request: []byte("<x/>")},
+		{RequestID: `a"b\c`, Endpoint: "<&>", Body: "é\u2028\x01", Request: []byte{}},
+		{RequestID: "x", Request: []byte{0, 1, 2, 0xff, 0xfe}, ScheduleID: "17"},
+		{ScheduleID: "<s>"},
+	} {
+		want, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := m.marshal(); string(got) != string(want) {
+			t.Errorf("marshal = %s, want %s", got, want)
+		}
+	}
+}
