@@ -3,6 +3,7 @@ package gbcs
 import (
 	"fmt"
 	"sort"
+	"sync"
 )
 
 // Flag is a yes/no attribute of a use case that the sources may leave
@@ -86,13 +87,22 @@ func LookupMessageCode(code uint16) (*UseCase, bool) {
 // CS02b, for one, has several.
 func LookupUseCase(name string) []*UseCase {
 	var out []*UseCase
-	for i := range useCases {
-		if useCases[i].Name == name {
-			out = append(out, &useCases[i])
-		}
+	for _, i := range useCasesByName()[name] {
+		out = append(out, &useCases[i])
 	}
 	return out
 }
+
+// useCasesByName indexes the catalogue by name (positions in code order):
+// the transform looks names up for every command it builds, and a scan of
+// the 240 entries was most of it.
+var useCasesByName = sync.OnceValue(func() map[string][]int {
+	m := map[string][]int{}
+	for i := range useCases {
+		m[useCases[i].Name] = append(m[useCases[i].Name], i)
+	}
+	return m
+})
 
 // UseCases lists the catalogue in message-code order. The slice is a copy;
 // the pointed-to values are shared and must not be changed.

@@ -92,3 +92,27 @@ func TestRTDSMessageCodesCatalogued(t *testing.T) {
 		}
 	}
 }
+
+// LookupUseCase finds, in code order, every entry of the name.
+func TestLookupUseCaseIndex(t *testing.T) {
+	for _, uc := range UseCases() {
+		var want []*UseCase
+		for _, u := range UseCases() {
+			if u.Name == uc.Name {
+				want = append(want, u)
+			}
+		}
+		got := LookupUseCase(uc.Name)
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d entries, want %d", uc.Name, len(got), len(want))
+		}
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("%s: entry %d differs", uc.Name, i)
+			}
+		}
+	}
+	if LookupUseCase("nope") != nil {
+		t.Error("unknown name found")
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/opendcc/opendcc/gbcs"
 )
@@ -52,18 +53,36 @@ func (c *ctx) candidates() []*gbcs.UseCase {
 		}
 	}
 	// combined catalogue entries such as "CCS05/CCS04"
-	for _, uc := range gbcs.UseCases() {
-		if !strings.Contains(uc.Name, "/") || !deviceMatches(uc, c.dev.Type) {
+	for _, cu := range combinedUseCases() {
+		if !deviceMatches(cu.uc, c.dev.Type) {
 			continue
 		}
-		for _, part := range strings.Split(uc.Name, "/") {
+		for _, part := range cu.parts {
 			if slices.Contains(c.srv.GBCSUseCases, part) {
-				out = append(out, uc)
+				out = append(out, cu.uc)
 				break
 			}
 		}
 	}
 	return out
+}
+
+// combinedUseCases lists the catalogue's combined entries ("CCS05/CCS04")
+// in catalogue order with their parts, once: candidates ran through the
+// whole catalogue, copied, for every command.
+var combinedUseCases = sync.OnceValue(func() []combinedUseCase {
+	var out []combinedUseCase
+	for _, uc := range gbcs.UseCases() {
+		if strings.Contains(uc.Name, "/") {
+			out = append(out, combinedUseCase{uc, strings.Split(uc.Name, "/")})
+		}
+	}
+	return out
+})
+
+type combinedUseCase struct {
+	uc    *gbcs.UseCase
+	parts []string
 }
 
 // chooser picks the use case from the device-filtered candidates by request

@@ -2,6 +2,7 @@ package dlms
 
 import (
 	"fmt"
+	"strconv"
 )
 
 // OBIS renders a 6-byte COSEM logical name as a-b:c.d.e.f.
@@ -9,7 +10,16 @@ func OBIS(b []byte) string {
 	if len(b) != 6 {
 		return ""
 	}
-	return fmt.Sprintf("%d-%d:%d.%d.%d.%d", b[0], b[1], b[2], b[3], b[4], b[5])
+	// fmt.Sprintf's output, without its reflection (the simulated
+	// devices name every attribute they decode).
+	out := make([]byte, 0, 23)
+	for i, sep := range [6]byte{'-', ':', '.', '.', '.', 0} {
+		out = strconv.AppendUint(out, uint64(b[i]), 10)
+		if sep != 0 {
+			out = append(out, sep)
+		}
+	}
+	return string(out)
 }
 
 // classNames are the DLMS/COSEM interface classes GBCS uses (Blue Book
