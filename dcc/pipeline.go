@@ -21,6 +21,7 @@ import (
 	"github.com/opendcc/opendcc/eui"
 	"github.com/opendcc/opendcc/gbcs"
 	"github.com/opendcc/opendcc/gbcs/payload"
+	"github.com/opendcc/opendcc/internal/gopool"
 	"github.com/opendcc/opendcc/smki"
 	"github.com/opendcc/opendcc/store"
 	"github.com/opendcc/opendcc/transform"
@@ -125,6 +126,9 @@ type Pipeline struct {
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	subs     []bus.Subscription
+	// gos runs the direct sends and posts on kept goroutines (their grown
+	// stacks reused; see gopool).
+	gos gopool.Pool
 }
 
 func (p *Pipeline) now() time.Time {
@@ -550,7 +554,7 @@ func (p *Pipeline) enqueueCommand(ctx context.Context, id string, d store.Device
 		case p.direct <- struct{}{}:
 			p.inflight.Add(1)
 			p.wg.Add(1)
-			go func() {
+			p.gos.Go(func() {
 				defer func() { <-p.direct; p.wg.Done() }()
 				if err := p.send(run, sm); err != nil && run.Err() == nil {
 					p.log().Warn("device send failed; queued for retry", "request", id, "err", err)
@@ -558,7 +562,7 @@ func (p *Pipeline) enqueueCommand(ctx context.Context, id string, d store.Device
 						p.log().Warn("queueing a failed send failed; it is sent on recovery or times out", "request", id, "err", err)
 					}
 				}
-			}()
+			})
 			return nil
 		default:
 		}
@@ -847,13 +851,13 @@ func (p *Pipeline) deliverNow(m store.OutboxMessage) {
 		}
 	}
 	p.wg.Add(1)
-	go func() {
+	p.gos.Go(func() {
 		defer func() { <-p.fast; p.wg.Done() }()
 		ctx := context.Background()
 		if p.attempt(ctx, m) != nil {
 			p.Store.Outbox().Requeue(ctx, m.ID, p.now().Add(time.Second))
 		}
-	}()
+	})
 }
 
 // responseID is the ResponseID (target:originator:counter) of a

@@ -11,6 +11,7 @@ import (
 
 	"github.com/opendcc/opendcc/eui"
 	"github.com/opendcc/opendcc/gbcs"
+	"github.com/opendcc/opendcc/internal/gopool"
 	"github.com/opendcc/opendcc/sim"
 	"github.com/opendcc/opendcc/smki/repository"
 	"github.com/opendcc/opendcc/store"
@@ -33,6 +34,9 @@ type simTransport struct {
 	// sent counts commands handed to the WAN (tests check that a
 	// refused request never reaches a device).
 	sent atomic.Int64
+	// gos runs the devices' work when a WAN delay ends, on kept goroutines
+	// (a timer's goroutine is new each time; see gopool).
+	gos gopool.Pool
 }
 
 func simType(d store.Device) sim.Type {
@@ -140,16 +144,18 @@ func (t *simTransport) Send(ctx context.Context, d store.Device, command []byte)
 		return err
 	}
 	time.AfterFunc(delay, func() {
-		resp, err := t.fleet.Deliver(command)
-		if err != nil {
-			t.log.Debug("simulated device gave no answer", "device", d.ID, "reason", err)
-			return
-		}
-		back, err := t.net.Send(hub)
-		if err != nil {
-			return // lost on the way back
-		}
-		time.AfterFunc(back, func() { t.deliverUp(resp) })
+		t.gos.Go(func() {
+			resp, err := t.fleet.Deliver(command)
+			if err != nil {
+				t.log.Debug("simulated device gave no answer", "device", d.ID, "reason", err)
+				return
+			}
+			back, err := t.net.Send(hub)
+			if err != nil {
+				return // lost on the way back
+			}
+			time.AfterFunc(back, func() { t.gos.Go(func() { t.deliverUp(resp) }) })
+		})
 	})
 	return nil
 }
