@@ -80,7 +80,7 @@ func (r *repos) GetDevice(ctx context.Context, id eui.EUI64) (store.Device, erro
 	}
 	d, err := r.getDevice(ctx, id)
 	if err == nil && fill {
-		r.dc.put(d, gen)
+		r.dc.put(d.ID, d, gen)
 	}
 	return d, err
 }

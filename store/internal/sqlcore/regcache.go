@@ -2,7 +2,6 @@ package sqlcore
 
 import (
 	"context"
-	"sync"
 )
 
 // regRow is a registration row as stored (times in the column encoding),
@@ -12,61 +11,13 @@ type regRow struct {
 	from, to    int64
 }
 
-// regCache keeps the registration rows of the MPxNs read by IsRegistered,
-// under the rules of userCache and deviceCache: only for a store that is
-// the only writer of its database; every registration write empties it
-// when it starts and again when it has committed or rolled back, and while
-// any registration write is in flight it is neither read nor filled.
-// Access control checks the User's registration for every request, inside
-// the accepting transaction: the query ran on the group committer's serial
-// path.
-type regCache struct {
-	mu      sync.Mutex
-	gen     uint64
-	pending int
-	m       map[string][]regRow
-}
+// regCache keeps the registration rows of the MPxNs read by IsRegistered
+// (never modified once stored), under writeCache's rules. Access control
+// checks the User's registration for every request, inside the accepting
+// transaction: the query ran on the group committer's serial path.
+type regCache = writeCache[string, []regRow]
 
-func newRegCache() *regCache { return &regCache{m: map[string][]regRow{}} }
-
-func (c *regCache) beginWrite() {
-	c.mu.Lock()
-	c.pending++
-	c.gen++
-	clear(c.m)
-	c.mu.Unlock()
-}
-
-func (c *regCache) endWrite() {
-	c.mu.Lock()
-	c.pending--
-	c.gen++
-	clear(c.m)
-	c.mu.Unlock()
-}
-
-// get returns the cached rows of mpxn (never modified once stored), or the
-// generation to fill them with (ok false; fill false when a write may be in
-// flight).
-func (c *regCache) get(mpxn string) (rows []regRow, ok bool, gen uint64, fill bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.pending > 0 {
-		return nil, false, 0, false
-	}
-	if rows, ok := c.m[mpxn]; ok {
-		return rows, true, 0, false
-	}
-	return nil, false, c.gen, true
-}
-
-func (c *regCache) put(mpxn string, rows []regRow, gen uint64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.pending == 0 && c.gen == gen && len(c.m) < maxCachedMPxNs {
-		c.m[mpxn] = rows
-	}
-}
+func newRegCache() *regCache { return newWriteCache[string, []regRow](maxCachedMPxNs, nil) }
 
 // maxCachedMPxNs bounds the cache; maxCachedRegRows leaves an MPxN with a
 // long history to the query.

@@ -131,7 +131,7 @@ func (r *repos) GetUser(ctx context.Context, id eui.EUI64) (store.User, error) {
 	}
 	u, err := r.getUser(ctx, id)
 	if err == nil && fill {
-		r.uc.put(u, gen)
+		r.uc.put(u.ID, u, gen)
 	}
 	return u, err
 }
