@@ -2,7 +2,6 @@ package transform
 
 import (
 	"fmt"
-	"strconv"
 )
 
 // The auxiliary controller calendar: ECS46d (6.14.3, the annex's DLMS
@@ -20,8 +19,6 @@ const (
 	auxScheduleAct    = "0-0:94.44.128.26"
 	auxSpecialDaysAct = "0-0:94.44.128.35"
 )
-
-var weekdayBit = map[string]int{"Monday": 0, "Tuesday": 1, "Wednesday": 2, "Thursday": 3, "Friday": 4, "Saturday": 5, "Sunday": 6}
 
 // auxCalendar names the request elements of one calendar use case.
 type auxCalendar struct {
@@ -47,24 +44,9 @@ type auxCalendar struct {
 // days"), the bit of day_id k at position k−1 (the IC11 day_id the entry
 // names).
 func (a auxCalendar) build(c *ctx) ([]item, error) {
-	nDays := c.count(a.days)
-	defined := map[int]bool{}
-	var days []data
-	for i := 0; i < nDays; i++ {
-		p := fmt.Sprintf("%s[%d]", a.days, i)
-		id, err := c.rangeAttr(p+"/"+a.dayID, 20)
-		if err != nil {
-			return nil, err
-		}
-		if defined[id] {
-			return nil, c.errf("special day %d defined twice", id)
-		}
-		defined[id] = true
-		date, err := c.dlmsDateOf(p)
-		if err != nil {
-			return nil, err
-		}
-		days = append(days, structure(longU(uint16(id)), octets(date), unsigned(uint8(id))))
+	days, defined, err := c.calendarSpecialDays(a.days, a.dayID, "")
+	if err != nil {
+		return nil, err
 	}
 	var entries []data
 	for i := 0; i < c.count(a.sched); i++ {
@@ -77,31 +59,9 @@ func (a auxCalendar) build(c *ctx) ([]item, error) {
 		if err != nil {
 			return nil, err
 		}
-		week := make([]bool, 7)
-		for j := 0; j < c.count(p+"DaysOfWeekApplicability/DayOfWeekApplicability"); j++ {
-			d, err := c.need(fmt.Sprintf("%sDaysOfWeekApplicability/DayOfWeekApplicability[%d]/DayOfWeekID", p, j))
-			if err != nil {
-				return nil, err
-			}
-			b, ok := weekdayBit[d]
-			if !ok {
-				return nil, c.errf("DayOfWeekID %q", d)
-			}
-			week[b] = true
-		}
-		spec := make([]bool, nDays)
-		for j := 0; j < c.count(p+a.applies); j++ {
-			id, err := c.rangeAttr(fmt.Sprintf("%s%s[%d]/%s", p, a.applies, j, a.apID), 20)
-			if err != nil {
-				return nil, err
-			}
-			if !defined[id] {
-				return nil, c.errf("schedule entry %d names special day %d, which the request does not define", i+1, id)
-			}
-			if id > nDays {
-				return nil, c.unsupported(fmt.Sprintf("special day %d: exec_specdays has one bit per special day (%d), the bit of day id %d is not defined", id, nDays, id))
-			}
-			spec[id-1] = true
+		week, spec, err := c.applicability(p, p+a.applies, a.apID, i+1, defined)
+		if err != nil {
+			return nil, err
 		}
 		begin, err := c.dlmsDateOf(p + a.dates + "/StartDate")
 		if err != nil {
@@ -111,8 +71,7 @@ func (a auxCalendar) build(c *ctx) ([]item, error) {
 		if err != nil {
 			return nil, err
 		}
-		entries = append(entries, structure(longU(uint16(i+1)), boolean(true), octets(obis(auxScriptTable)), longU(sel),
-			octets(tm), longU(0xFFFF), bitString(week), bitString(spec), octets(begin), octets(end)))
+		entries = append(entries, scheduleEntry(i+1, auxScriptTable, sel, tm, week, spec, begin, end))
 	}
 	act, err := c.activation()
 	if err != nil {
@@ -124,19 +83,6 @@ func (a auxCalendar) build(c *ctx) ([]item, error) {
 		set(9000, auxScheduleAct, 6, octets(act)),
 		set(9000, auxSpecialDaysAct, 6, octets(act)),
 	}, nil
-}
-
-// rangeAttr reads an index / identifier attribute 1..max.
-func (c *ctx) rangeAttr(path string, max int) (int, error) {
-	s, err := c.need(path)
-	if err != nil {
-		return 0, err
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 || n > max {
-		return 0, c.errf("%s %q is not 1..%d", path, s, max)
-	}
-	return n, nil
 }
 
 // ecs46d: the selector of a scheduled action is ECS47a's

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/big"
 	"strings"
+	"time"
 )
 
 // Variable fields of the GBZ templates, by use case and element name.
@@ -120,18 +121,9 @@ func init() {
 	gbzFields["GCS17"] = map[string]gbzResolver{
 		"EarliestSampleTime (UTCTime)": pathField((*ctx).utcAt, "ReadLogPeriod/StartDateTime"),
 		"NumberOfSamples (UINT16)": func(c *ctx, f gbzField) ([]byte, error) {
-			s, err := c.need("ReadLogPeriod/StartDateTime")
+			ts, te, err := c.readLogPeriod()
 			if err != nil {
 				return nil, err
-			}
-			e, err := c.need("ReadLogPeriod/EndDateTime")
-			if err != nil {
-				return nil, err
-			}
-			ts, err1 := parseTime(s)
-			te, err2 := parseTime(e)
-			if err1 != nil || err2 != nil || te.Before(ts) {
-				return nil, c.errf("bad ReadLogPeriod")
 			}
 			n := te.Sub(ts).Seconds()/1800 + 1
 			if n > 19056 {
@@ -341,4 +333,23 @@ func init() {
 		"Proposed Provider Name (OCTETSTRING)":            strAt("SupplierName"),
 		"Proposed Provider Contact Details (OCTETSTRING)": strAt("SupplierTelephoneNumber"),
 	}
+}
+
+// readLogPeriod reads the request's ReadLogPeriod: start and end, the end
+// not before the start.
+func (c *ctx) readLogPeriod() (start, end time.Time, err error) {
+	s, err := c.need("ReadLogPeriod/StartDateTime")
+	if err != nil {
+		return start, end, err
+	}
+	e, err := c.need("ReadLogPeriod/EndDateTime")
+	if err != nil {
+		return start, end, err
+	}
+	start, err1 := parseTime(s)
+	end, err2 := parseTime(e)
+	if err1 != nil || err2 != nil || end.Before(start) {
+		return start, end, c.errf("bad ReadLogPeriod %s … %s", s, e)
+	}
+	return start, end, nil
 }

@@ -17,18 +17,9 @@ func init() {
 	gbzFields["GCS61"] = map[string]gbzResolver{
 		"EarliestSampleTime (UTCTime)": pathField((*ctx).utcAt, "ReadLogPeriod/StartDateTime"),
 		"NumberOfSamples (UINT16)": func(c *ctx, f gbzField) ([]byte, error) {
-			s, err := c.need("ReadLogPeriod/StartDateTime")
+			ts, te, err := c.readLogPeriod()
 			if err != nil {
 				return nil, err
-			}
-			e, err := c.need("ReadLogPeriod/EndDateTime")
-			if err != nil {
-				return nil, err
-			}
-			ts, err1 := parseTime(s)
-			te, err2 := parseTime(e)
-			if err1 != nil || err2 != nil || te.Before(ts) {
-				return nil, c.errf("bad ReadLogPeriod %s … %s", s, e)
 			}
 			return le16(dailySamples(te.Sub(ts))), nil
 		},

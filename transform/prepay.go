@@ -82,9 +82,6 @@ func (c *ctx) xsDate(path string) ([]byte, error) {
 	return []byte{byte(y >> 8), byte(y), byte(mo), byte(d), 0xFF}, nil
 }
 
-// weekdayOf is the exec_weekdays position of a DUIS DayOfWeekID.
-var weekdayOf = map[string]int{"Monday": 0, "Tuesday": 1, "Wednesday": 2, "Thursday": 3, "Friday": 4, "Saturday": 5, "Sunday": 6}
-
 func init() {
 	builders["ECS08a"] = func(c *ctx) ([]byte, error) {
 		const p = "UpdatePrepayConfigElectricity/"
@@ -94,25 +91,9 @@ func init() {
 			return doubleLong(int32(v)), err
 		}
 		// special days
-		days := cal + "ElectricitySpecialDays/SpecialDay"
-		nDays := c.count(days)
-		defined := map[int]bool{}
-		var sd []data
-		for i := 0; i < nDays; i++ {
-			dp := fmt.Sprintf("%s[%d]", days, i)
-			id, err := c.rangeIndex(dp+"/Index", 20)
-			if err != nil {
-				return nil, err
-			}
-			if defined[id] {
-				return nil, c.errf("special day %d defined twice", id)
-			}
-			defined[id] = true
-			date, err := c.dlmsDateOf(dp + "/Date")
-			if err != nil {
-				return nil, err
-			}
-			sd = append(sd, structure(longU(uint16(id)), octets(date), unsigned(uint8(id))))
+		sd, defined, err := c.calendarSpecialDays(cal+"ElectricitySpecialDays/SpecialDay", "Index", "/Date")
+		if err != nil {
+			return nil, err
 		}
 		// schedule
 		sched := cal + "ElectricityNonDisablementSchedule"
@@ -131,33 +112,9 @@ func init() {
 			if err != nil {
 				return nil, err
 			}
-			week := make([]bool, 7)
-			wp := ep + "DaysOfWeekApplicability/DayOfWeekApplicability"
-			for j := 0; j < c.count(wp); j++ {
-				d, err := c.need(fmt.Sprintf("%s[%d]/DayOfWeekID", wp, j))
-				if err != nil {
-					return nil, err
-				}
-				b, ok := weekdayOf[d]
-				if !ok {
-					return nil, c.errf("DayOfWeekID %q", d)
-				}
-				week[b] = true
-			}
-			spec := make([]bool, nDays)
-			ap := ep + "SpecialDaysApplicability/SpecialDayApplicability"
-			for j := 0; j < c.count(ap); j++ {
-				id, err := c.rangeIndex(fmt.Sprintf("%s[%d]/SpecialDayID", ap, j), 20)
-				if err != nil {
-					return nil, err
-				}
-				if !defined[id] {
-					return nil, c.errf("schedule entry %d names special day %d, which the request does not define", i+1, id)
-				}
-				if id > nDays {
-					return nil, c.unsupported(fmt.Sprintf("special day %d: exec_specdays has one bit per special day defined (%d)", id, nDays))
-				}
-				spec[id-1] = true
+			week, spec, err := c.applicability(ep, ep+"SpecialDaysApplicability/SpecialDayApplicability", "SpecialDayID", i+1, defined)
+			if err != nil {
+				return nil, err
 			}
 			begin, err := c.xsDate(ep + "ScheduleDatesAndTime/StartDate")
 			if err != nil {
@@ -167,8 +124,7 @@ func init() {
 			if err != nil {
 				return nil, err
 			}
-			entries = append(entries, structure(longU(uint16(i+1)), boolean(true), octets(obis(ndScript)), longU(sel),
-				octets(tm), longU(0xFFFF), bitString(week), bitString(spec), octets(begin), octets(end)))
+			entries = append(entries, scheduleEntry(i+1, ndScript, sel, tm, week, spec, begin, end))
 		}
 		maxBal, err := dl("MaxMeterBalance")
 		if err != nil {
@@ -217,17 +173,4 @@ func init() {
 		}
 		return c.accessRequest(items...)
 	}
-}
-
-// rangeIndex reads an index / identifier 1..max.
-func (c *ctx) rangeIndex(path string, max int) (int, error) {
-	s, err := c.need(path)
-	if err != nil {
-		return 0, err
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 || n > max {
-		return 0, c.errf("%s %q is not 1..%d", path, s, max)
-	}
-	return n, nil
 }
