@@ -45,23 +45,19 @@ func (p *Pipeline) CommsHubPowerOutage(ctx context.Context, chf eui.EUI64, at ti
 				continue
 			}
 			seen[mpan] = true
-			regs, err := p.Store.Registrations().RegisteredAt(ctx, mpan, at)
+			eds, err := registeredParties(ctx, p.Store.Registrations(), []string{mpan}, at,
+				func(r store.Registration) bool { return r.Role == store.RoleElectricityDistributor })
 			if err != nil {
 				return 0, err
 			}
-			for _, r := range regs {
-				if r.Role != store.RoleElectricityDistributor {
-					continue
-				}
-				id := fmt.Sprintf("%s:%s:%d", p.ACB, r.Party, now.UnixNano()+int64(len(msgs)))
-				doc, err := p.Signer.Response(ResponseParts{ResponseID: id, Code: "I0", Time: now,
-					DCCAlert: &duis.DCCAlertMessage{DCCAlertCode: DCCAlertPowerOutage, DCCAlert: duis.DCCAlert{
-						PowerOutageEvent: &duis.PowerOutageEvent{CommsHubDeviceID: chf.String(),
-							StartDateTime: at.UTC().Format("2006-01-02T15:04:05Z"), MPxN: mpan}}}})
+			for _, ed := range eds {
+				msg, err := dccAlertMessage(p.Signer, p.ACB, ed, DCCAlertPowerOutage, duis.DCCAlert{
+					PowerOutageEvent: &duis.PowerOutageEvent{CommsHubDeviceID: chf.String(),
+						StartDateTime: at.UTC().Format("2006-01-02T15:04:05Z"), MPxN: mpan}}, now, len(msgs))
 				if err != nil {
 					return 0, err
 				}
-				msgs = append(msgs, store.OutboxMessage{ID: id, Recipient: r.Party, Kind: "dcc-alert", Payload: doc, CreatedAt: now, NextAttempt: now})
+				msgs = append(msgs, msg)
 			}
 		}
 	}
@@ -158,31 +154,80 @@ func (h *Handler) decommissionAlerts(ctx context.Context, tx store.Repos, reques
 	if err != nil {
 		return err
 	}
-	to := map[eui.EUI64]bool{}
-	var order []eui.EUI64
-	for _, mp := range mpxns {
-		regs, err := tx.Registrations().RegisteredAt(ctx, mp, now)
-		if err != nil {
-			return err
-		}
-		for _, r := range regs {
-			if r.Party != requester && !to[r.Party] {
-				to[r.Party] = true
-				order = append(order, r.Party)
-			}
-		}
+	order, err := registeredParties(ctx, tx.Registrations(), mpxns, now, func(r store.Registration) bool { return r.Party != requester })
+	if err != nil {
+		return err
 	}
 	for i, user := range order {
-		id := fmt.Sprintf("%s:%s:%d", h.Access.DCC, user, now.UnixNano()+int64(i))
-		doc, err := h.Signer.Response(ResponseParts{ResponseID: id, Code: "I0", Time: now,
-			DCCAlert: &duis.DCCAlertMessage{DCCAlertCode: DCCAlertDeviceStatusChange, DCCAlert: duis.DCCAlert{
-				DeviceStatusChangeEvent: &duis.DeviceStatusChangeEvent{DeviceID: d.ID.String(), DeviceStatusChange: change}}}})
+		msg, err := dccAlertMessage(h.Signer, h.Access.DCC, user, DCCAlertDeviceStatusChange, duis.DCCAlert{
+			DeviceStatusChangeEvent: &duis.DeviceStatusChangeEvent{DeviceID: d.ID.String(), DeviceStatusChange: change}}, now, i)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Outbox().Enqueue(ctx, store.OutboxMessage{ID: id, Recipient: user, Kind: "dcc-alert", Payload: doc, CreatedAt: now, NextAttempt: now}); err != nil {
+		if _, err := tx.Outbox().Enqueue(ctx, msg); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// dccAlertMessage signs a DCC Alert for user and makes its outbox message.
+// The ResponseID is DCC:user:stamp, the stamp the time in nanoseconds plus
+// seq, so that the alerts made in one go differ; the document is stored,
+// so a redelivery repeats it.
+func dccAlertMessage(s *Signer, dcc, user eui.EUI64, code string, alert duis.DCCAlert, now time.Time, seq int) (store.OutboxMessage, error) {
+	id := fmt.Sprintf("%s:%s:%d", dcc, user, now.UnixNano()+int64(seq))
+	doc, err := s.Response(ResponseParts{ResponseID: id, Code: "I0", Time: now,
+		DCCAlert: &duis.DCCAlertMessage{DCCAlertCode: code, DCCAlert: alert}})
+	if err != nil {
+		return store.OutboxMessage{}, err
+	}
+	return store.OutboxMessage{ID: id, Recipient: user, Kind: "dcc-alert", Payload: doc, CreatedAt: now, NextAttempt: now}, nil
+}
+
+// endHoldWithAlert deletes a hold and queues the DCC Alert that tells why,
+// in one transaction; nothing is queued when the hold is gone already.
+func (p *Pipeline) endHoldWithAlert(ctx context.Context, holdID string, msg store.OutboxMessage) error {
+	err := p.Store.InTx(ctx, func(tx store.Repos) error {
+		if ok, err := tx.Holds().CancelHold(ctx, holdID); err != nil || !ok {
+			return err
+		}
+		_, err := tx.Outbox().Enqueue(ctx, msg)
+		return err
+	})
+	if err == nil {
+		p.poke()
+	}
+	return err
+}
+
+// registeredParties lists, once each and in the order met, the parties
+// registered at `at` for any of mpxns whose registration keep accepts:
+// who is told of what happens to the devices serving those points.
+func registeredParties(ctx context.Context, regs store.Registrations, mpxns []string, at time.Time, keep func(store.Registration) bool) ([]eui.EUI64, error) {
+	seen := map[eui.EUI64]bool{}
+	var out []eui.EUI64
+	for _, mp := range mpxns {
+		rs, err := regs.RegisteredAt(ctx, mp, at)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rs {
+			if !seen[r.Party] && keep(r) {
+				seen[r.Party] = true
+				out = append(out, r.Party)
+			}
+		}
+	}
+	return out, nil
+}
+
+// isSupplier: the import, export and gas suppliers, to whom device alerts
+// go.
+func isSupplier(r store.Registration) bool {
+	switch r.Role {
+	case store.RoleImportSupplier, store.RoleExportSupplier, store.RoleGasSupplier:
+		return true
+	}
+	return false
 }

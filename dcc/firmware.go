@@ -192,25 +192,14 @@ func (p *Pipeline) distributeFirmware(ctx context.Context, h store.Hold) error {
 	if h.Releases < firmwareAttempts {
 		return err // claimed again when the lease expires
 	}
-	now := p.now()
-	id := fmt.Sprintf("%s:%s:%d", p.ACB, j.User, now.UnixNano())
-	doc, serr := p.Signer.Response(ResponseParts{ResponseID: id, Code: "I0", Time: now,
-		DCCAlert: &duis.DCCAlertMessage{DCCAlertCode: DCCAlertFirmwareDistributionFailure, DCCAlert: duis.DCCAlert{
-			FirmwareDistributionFailure: &duis.FirmwareDistributionFailure{UpdateFirmwareRequestID: j.RequestID, MeterIDs: j.Device.String()}}}})
+	msg, serr := dccAlertMessage(p.Signer, p.ACB, j.User, DCCAlertFirmwareDistributionFailure, duis.DCCAlert{
+		FirmwareDistributionFailure: &duis.FirmwareDistributionFailure{UpdateFirmwareRequestID: j.RequestID, MeterIDs: j.Device.String()}}, p.now(), 0)
 	if serr != nil {
 		return serr
 	}
-	msg := store.OutboxMessage{ID: id, Recipient: j.User, Kind: "dcc-alert", Payload: doc, CreatedAt: now, NextAttempt: now}
-	if terr := p.Store.InTx(ctx, func(tx store.Repos) error {
-		if ok, err := tx.Holds().CancelHold(ctx, h.ID); err != nil || !ok {
-			return err
-		}
-		_, err := tx.Outbox().Enqueue(ctx, msg)
-		return err
-	}); terr != nil {
-		return terr
+	if serr := p.endHoldWithAlert(ctx, h.ID, msg); serr != nil {
+		return serr
 	}
 	p.log().Warn("firmware distribution given up", "device", j.Device, "request", j.RequestID, "attempts", h.Releases, "err", err)
-	p.poke()
 	return nil
 }

@@ -1116,21 +1116,12 @@ func (p *Pipeline) alert(ctx context.Context, m *gbcs.Message, raw []byte) error
 	if err != nil {
 		return err
 	}
-	to := map[eui.EUI64]bool{}
-	for _, mp := range mpxns {
-		regs, err := p.Store.Registrations().RegisteredAt(ctx, mp, now)
-		if err != nil {
-			return err
-		}
-		for _, r := range regs {
-			switch r.Role {
-			case store.RoleImportSupplier, store.RoleExportSupplier, store.RoleGasSupplier:
-				to[r.Party] = true
-			}
-		}
+	to, err := registeredParties(ctx, p.Store.Registrations(), mpxns, now, isSupplier)
+	if err != nil {
+		return err
 	}
 	code := deviceAlertCode(m.MessageCode, m.Content)
-	for user := range to {
+	for _, user := range to {
 		rid := fmt.Sprintf("%s:%s:%d", m.Originator, user, m.OriginatorCounter)
 		doc, err := p.Signer.Response(ResponseParts{ResponseID: rid, Code: "I0", Time: now,
 			Alert: &duis.DeviceAlertMessage{AlertCode: code, GBCSPayload: base64.StdEncoding.EncodeToString(raw)}})

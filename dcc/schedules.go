@@ -477,7 +477,7 @@ func (p *Pipeline) runSchedule(ctx context.Context, h store.Hold) error {
 			if err != nil {
 				return err
 			}
-			meta, _ := json.Marshal(requestMeta{RequestID: id.String(), Endpoint: EndpointSend, Body: srv.BodyElement, ScheduleID: strconv.FormatUint(rec.ID, 10)})
+			meta := requestMeta{RequestID: id.String(), Endpoint: EndpointSend, Body: srv.BodyElement, ScheduleID: strconv.FormatUint(rec.ID, 10)}.marshal()
 			r := store.Request{ID: id.Canonical(), Originator: id.Originator, Target: id.Target, Counter: id.Counter,
 				SRV: srv.Variant, CommandVariant: 1, Role: store.Role(rec.Role), GBCS: cmd, State: store.RequestAccepted,
 				AcceptedAt: now, Deadline: now.Add(p.deadline()), Meta: meta}
@@ -526,39 +526,31 @@ const DCCAlertScheduleRemoval = "N999"
 // User with a DCC Alert, in one transaction (the alert is queued for
 // delivery with the outbox's retries).
 func (p *Pipeline) removeSchedule(ctx context.Context, h store.Hold, rec scheduleRecord, why string) error {
-	now := p.now()
-	id := fmt.Sprintf("%s:%s:%d", p.ACB, rec.User, now.UnixNano())
-	doc, err := p.Signer.Response(ResponseParts{ResponseID: id, Code: "I0", Time: now,
-		DCCAlert: &duis.DCCAlertMessage{DCCAlertCode: DCCAlertScheduleRemoval, DCCAlert: duis.DCCAlert{
-			DSPScheduleRemoval: &duis.DSPScheduleRemoval{DeviceID: rec.Device.String(), DSPScheduleID: strconv.FormatUint(rec.ID, 10)}}}})
+	msg, err := dccAlertMessage(p.Signer, p.ACB, rec.User, DCCAlertScheduleRemoval, duis.DCCAlert{
+		DSPScheduleRemoval: &duis.DSPScheduleRemoval{DeviceID: rec.Device.String(), DSPScheduleID: strconv.FormatUint(rec.ID, 10)}}, p.now(), 0)
 	if err != nil {
 		return err
 	}
-	msg := store.OutboxMessage{ID: id, Recipient: rec.User, Kind: "dcc-alert", Payload: doc, CreatedAt: now, NextAttempt: now}
-	err = p.Store.InTx(ctx, func(tx store.Repos) error {
-		if ok, err := tx.Holds().CancelHold(ctx, h.ID); err != nil || !ok {
-			return err
-		}
-		_, err := tx.Outbox().Enqueue(ctx, msg)
-		return err
-	})
-	if err == nil {
+	if err = p.endHoldWithAlert(ctx, h.ID, msg); err == nil {
 		p.log().Info("schedule removed", "schedule", rec.ID, "device", rec.Device, "why", why)
-		p.poke()
 	}
 	return err
 }
 
 // metaScheduleID is the schedule a request's meta names ("" for a User's
-// own request). A run's meta is small (no signed request), so only metas
-// that mention the key are decoded.
+// own request). requestMeta.marshal writes scheduleId last and a schedule
+// ID has at most 13 digits, so only the meta's tail is looked at: finish
+// calls this for every request.
 func metaScheduleID(meta []byte) string {
-	if !bytes.Contains(meta, []byte(`"scheduleId"`)) {
+	const key = `,"scheduleId":"`
+	tail := meta[max(0, len(meta)-len(key)-16):]
+	i := bytes.Index(tail, []byte(key))
+	if i < 0 {
 		return ""
 	}
-	var m struct {
-		ScheduleID string `json:"scheduleId"`
+	id, _, ok := bytes.Cut(tail[i+len(key):], []byte(`"`))
+	if !ok {
+		return ""
 	}
-	json.Unmarshal(meta, &m)
-	return m.ScheduleID
+	return string(id)
 }

@@ -92,3 +92,14 @@ func FuzzScheduleTimes(f *testing.F) {
 		nextRun(&d, time.Unix(after%(1<<40), 0).UTC())
 	})
 }
+
+func TestMetaScheduleID(t *testing.T) {
+	run := requestMeta{RequestID: "a:b:1", Endpoint: EndpointSend, Body: "X", ScheduleID: "1000000000000"}.marshal()
+	own := requestMeta{RequestID: "a:b:2", Endpoint: EndpointSend, Body: "X", Request: []byte(`<sr:Request>"scheduleId"</sr:Request>`)}.marshal()
+	if got := metaScheduleID(run); got != "1000000000000" {
+		t.Errorf("run: %q", got)
+	}
+	if got := metaScheduleID(own); got != "" {
+		t.Errorf("own request: %q", got)
+	}
+}
