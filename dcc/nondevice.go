@@ -3,6 +3,7 @@ package dcc
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -47,40 +48,9 @@ func (h *Handler) nonDevice(ctx context.Context, tx store.Repos, acc *Accepted, 
 	body := msg.Request.Body
 	var err error
 	switch acc.SRV.Variant {
-	case "8.6":
-		q := body.ServiceOptIn
-		if q == nil {
-			return nil, reject(CodeSchemaInvalid, "8.6 without ServiceOptIn")
-		}
-		res, err := h.serviceOptIn(ctx, tx, acc, q)
-		if err != nil {
-			return nil, err
-		}
-		if err := h.record(ctx, tx, acc, data, now); err != nil {
-			return nil, err
-		}
-		if _, err := tx.Requests().Finish(ctx, acc.ID.Canonical(), store.RequestResponded, res.Code, nil, now); err != nil {
-			return nil, err
-		}
-		return res, nil
-	case "8.13":
-		q := body.ReturnLocalCommandResponse
-		if q == nil {
-			return nil, reject(CodeSchemaInvalid, "8.13 without ReturnLocalCommandResponse")
-		}
-		_, raw, err := h.returnLocalResponse(ctx, tx, acc, q, now)
-		if err != nil {
-			return nil, err
-		}
-		if err := h.record(ctx, tx, acc, data, now); err != nil {
-			return nil, err
-		}
-		if _, err := tx.Requests().Finish(ctx, acc.ID.Canonical(), store.RequestResponded, "I99", raw, now); err != nil {
-			return nil, err
-		}
-		return &nonDeviceResult{Code: "I99"}, nil
-	case "5.1", "5.2", "5.3", "11.1", "11.4":
+	case "5.1", "5.2", "5.3", "11.1", "11.4", "8.6", "8.13":
 		var res *nonDeviceResult
+		var answer []byte // kept with the record: 8.13's device answer
 		switch {
 		case body.UpdateFirmware != nil:
 			q := body.UpdateFirmware
@@ -94,6 +64,11 @@ func (h *Handler) nonDevice(ctx context.Context, tx store.Repos, acc *Accepted, 
 			res, err = readSchedules(ctx, tx, acc, body.ReadSchedule)
 		case body.DeleteSchedule != nil:
 			res, err = deleteSchedules(ctx, tx, acc, body.DeleteSchedule, now)
+		case body.ServiceOptIn != nil:
+			res, err = h.serviceOptIn(ctx, tx, acc, body.ServiceOptIn)
+		case body.ReturnLocalCommandResponse != nil:
+			res = &nonDeviceResult{Code: "I99"}
+			_, answer, err = h.returnLocalResponse(ctx, tx, acc, body.ReturnLocalCommandResponse, now)
 		default:
 			err = reject(CodeSchemaInvalid, "%s without its body", acc.SRV.Variant)
 		}
@@ -101,10 +76,7 @@ func (h *Handler) nonDevice(ctx context.Context, tx store.Repos, acc *Accepted, 
 			return nil, err
 		}
 		if acc.SRV.Variant != "5.2" { // 5.2 only reads
-			if err := h.record(ctx, tx, acc, data, now); err != nil {
-				return nil, err
-			}
-			if _, err := tx.Requests().Finish(ctx, acc.ID.Canonical(), store.RequestResponded, res.Code, nil, now); err != nil {
+			if err := h.recordFinal(ctx, tx, acc, data, res.Code, answer, now); err != nil {
 				return nil, err
 			}
 		}
@@ -166,23 +138,27 @@ func (h *Handler) nonDevice(ctx context.Context, tx store.Repos, acc *Accepted, 
 			err = reject(CodeSchemaInvalid, "8.14.4 without CHFNoFaultReturn")
 		}
 	default:
-		// Recorded for later processing; not carried out yet.
-		if err := h.record(ctx, tx, acc, data, now); err != nil {
-			return nil, err
-		}
-		return &nonDeviceResult{Code: "I99"}, nil
+		// every non-device SRV of the catalogue has a case above
+		return nil, fmt.Errorf("dcc: no handler for non-device SRV %s", acc.SRV.Variant)
 	}
 	if err != nil {
 		return nil, err
 	}
-	// Carried out: recorded as an audit trail, already final.
-	if err := h.record(ctx, tx, acc, data, now); err != nil {
-		return nil, err
-	}
-	if _, err := tx.Requests().Finish(ctx, acc.ID.Canonical(), store.RequestResponded, "I99", nil, now); err != nil {
+	if err := h.recordFinal(ctx, tx, acc, data, "I99", nil, now); err != nil {
 		return nil, err
 	}
 	return &nonDeviceResult{Code: "I99"}, nil
+}
+
+// recordFinal records a non-device request that was carried out, already
+// final (state responded, its outcome and any payload kept), as the audit
+// trail.
+func (h *Handler) recordFinal(ctx context.Context, tx store.Repos, acc *Accepted, data []byte, code string, response []byte, now time.Time) error {
+	if err := h.record(ctx, tx, acc, data, now); err != nil {
+		return err
+	}
+	_, err := tx.Requests().Finish(ctx, acc.ID.Canonical(), store.RequestResponded, code, response, now)
+	return err
 }
 
 // SRV-specific response codes of the non-device services. DUIS 5.4
