@@ -9,7 +9,6 @@ package dcc
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -49,14 +48,13 @@ func (p *Pipeline) futureDatedTimeout(ctx context.Context, h store.Hold) error {
 	if err != nil {
 		return err
 	}
-	var meta requestMeta
-	json.Unmarshal(r.Meta, &meta)
-	if meta.RequestID == "" {
-		meta.RequestID = r.ID
+	requestID := metaRequestID(r.Meta)
+	if requestID == "" {
+		requestID = r.ID
 	}
 	now := p.now()
 	rid := fmt.Sprintf("%s:%s:%d", p.ACB, r.Originator, r.Counter)
-	parts := ResponseParts{RequestID: meta.RequestID, ResponseID: rid, Code: "E30", Time: now}
+	parts := ResponseParts{RequestID: requestID, ResponseID: rid, Code: "E30", Time: now}
 	if srv, ok := duis.LookupSRV(r.SRV); ok {
 		parts.SR, parts.SRV = srv.ServiceReference, srv.Variant
 	}

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/opendcc/opendcc/duis"
-	"github.com/opendcc/opendcc/eui"
 	"github.com/opendcc/opendcc/gbcs"
 	"github.com/opendcc/opendcc/store"
 )
@@ -78,11 +77,9 @@ func (h *Handler) returnLocalResponse(ctx context.Context, tx store.Repos, acc *
 	if h.Pipeline == nil || h.Pipeline.Security == nil {
 		return store.Request{}, nil, reject(CodeLocalNotVerified, "the DCC cannot verify device messages here")
 	}
-	if pv, ok := h.Pipeline.Transport.(Provisioner); ok {
-		// the device's certificates, for a simulated device not met yet
-		if d, err := tx.Inventory().GetDevice(ctx, orig.Target); err == nil {
-			pv.Provision(ctx, d, func(id eui.EUI64) (store.Device, error) { return tx.Inventory().GetDevice(ctx, id) })
-		}
+	// the device's certificates, for a simulated device not met yet
+	if d, err := tx.Inventory().GetDevice(ctx, orig.Target); err == nil {
+		h.Pipeline.provision(ctx, tx, d)
 	}
 	if err := h.Pipeline.verifyDevice(m); err != nil {
 		return store.Request{}, nil, reject(CodeLocalNotVerified, "the response does not verify: %v", err)

@@ -183,6 +183,17 @@ func deviceInfo(d store.Device) transform.DeviceInfo {
 	return di
 }
 
+// provision lets a Transport that creates its devices on demand (the
+// simulated estate) know device d before the DCC needs its certificates,
+// looking associated devices up in the inventory of repos.
+func (p *Pipeline) provision(ctx context.Context, repos store.Repos, d store.Device) error {
+	pv, ok := p.Transport.(Provisioner)
+	if !ok {
+		return nil
+	}
+	return pv.Provision(ctx, d, func(id eui.EUI64) (store.Device, error) { return repos.Inventory().GetDevice(ctx, id) })
+}
+
 // build maps the request onto its GBCS message (Pre-Command for a critical
 // SRV), inside tx: a command the ACB sends on the User's behalf takes the
 // ACB's next originator counter.
@@ -201,11 +212,8 @@ func (p *Pipeline) build(ctx context.Context, tx store.Repos, acc *Accepted, req
 			if p.Security == nil || p.Security.Keys == nil {
 				return nil, false
 			}
-			if pv, ok := p.Transport.(Provisioner); ok {
-				lookup := func(id eui.EUI64) (store.Device, error) { return tx.Inventory().GetDevice(ctx, id) }
-				if d, err := lookup(id); err == nil {
-					pv.Provision(ctx, d, lookup)
-				}
+			if d, err := tx.Inventory().GetDevice(ctx, id); err == nil {
+				p.provision(ctx, tx, d)
 			}
 			for _, c := range p.Security.Keys.Certificates(id, gbcs.UsageKeyAgreement) {
 				return c.Raw, true
@@ -312,11 +320,8 @@ func (p *Pipeline) prepare(ctx context.Context, tx store.Repos, sd *StoreDirecto
 	if err != nil {
 		return nil, err
 	}
-	if pv, ok := p.Transport.(Provisioner); ok {
-		lookup := func(id eui.EUI64) (store.Device, error) { return sd.device(id) }
-		if err := pv.Provision(ctx, dev, lookup); err != nil {
-			return nil, err
-		}
+	if err := p.provision(ctx, tx, dev); err != nil {
+		return nil, err
 	}
 	req := msg.Request
 	out := &prepared{code: "I99", device: dev}
@@ -1195,15 +1200,14 @@ func (p *Pipeline) futureDatedAlert(ctx context.Context, m *gbcs.Message, raw []
 	if instr != nil {
 		number, total = instructionPosition(r.GBCS, instr)
 	}
-	meta := requestMeta{}
-	json.Unmarshal(r.Meta, &meta)
-	if meta.RequestID == "" {
-		meta.RequestID = r.ID
+	requestID := metaRequestID(r.Meta)
+	if requestID == "" {
+		requestID = r.ID
 	}
 	srv, _ := duis.LookupSRV(r.SRV)
 	now := p.now()
 	rid := fmt.Sprintf("%s:%s:%d", m.Originator, r.Originator, m.OriginatorCounter)
-	parts := ResponseParts{RequestID: meta.RequestID, ResponseID: rid, Code: "I0", Time: now,
+	parts := ResponseParts{RequestID: requestID, ResponseID: rid, Code: "I0", Time: now,
 		Fill: func(rm *duis.ResponseMessage) {
 			rm.FutureDatedDeviceAlertMessage = &duis.FutureDatedDeviceAlertMessage{
 				FutureDatedAlertCode: fmt.Sprintf("%04X", alertCode), GBCSPayload: base64.StdEncoding.EncodeToString(raw),

@@ -443,11 +443,8 @@ func (p *Pipeline) runSchedule(ctx context.Context, h store.Hold) error {
 			return nil
 		}
 		sd := &StoreDirectory{Repos: tx, Ctx: ctx}
-		if pv, ok := p.Transport.(Provisioner); ok {
-			lookup := func(id eui.EUI64) (store.Device, error) { return sd.device(id) }
-			if err := pv.Provision(ctx, d, lookup); err != nil {
-				return err
-			}
+		if err := p.provision(ctx, tx, d); err != nil {
+			return err
 		}
 		if ok, err := sd.Eligible(rec.User, rec.Role, d.ID, now); err != nil {
 			return err
