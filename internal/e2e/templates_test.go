@@ -17,11 +17,8 @@ import (
 
 	"github.com/opendcc/opendcc/client"
 	"github.com/opendcc/opendcc/gbcs"
-	"github.com/opendcc/opendcc/internal/dccboxed"
 	"github.com/opendcc/opendcc/internal/refdata"
 	"github.com/opendcc/opendcc/server"
-	"github.com/opendcc/opendcc/smki"
-	"github.com/opendcc/opendcc/wan"
 )
 
 // TestTemplates sends every DUIS request template to `serve --profile
@@ -56,25 +53,8 @@ func TestTemplates(t *testing.T) {
 		}
 		return files[i] < files[j]
 	})
-	keys := smki.NewStore()
-	if err := keys.LoadKeystoreJSON(dccboxed.KeystoreJSON); err != nil {
-		t.Fatal(err)
-	}
-	c := &client.Client{Keystore: keys, Allowance: 5 * 365 * 24 * time.Hour, FreshCounter: true, Timeout: 10 * time.Second}
-	ln := &client.Listener{Verify: c.VerifyOptions, Security: c.Security()}
-	if err := ln.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	c.Listener = ln
-	fast := map[wan.Region]wan.Link{wan.North: {Latency: time.Millisecond}, wan.Central: {Latency: time.Millisecond}, wan.South: {Latency: time.Millisecond}}
-	s, err := server.Start(context.Background(), server.Config{DataDir: t.TempDir(), DUISAddr: "127.0.0.1:0", SMKIAddr: "127.0.0.1:0",
-		Profile: "dccboxed", ResponseURL: ln.URL(), WANLinks: fast, DeviceDeadline: 5 * time.Second, Log: quietLog()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	c.Server = s.DUISURL
+	h := newHarness(t, func(c *server.Config) { c.DeviceDeadline = 5 * time.Second })
+	s, c := h.s, h.c
 	sec := gbcs.NewSecurity(s.Fleet.KeyStore(), 0) // the DCC's view: device certificates
 
 	counts := map[string]int{}
