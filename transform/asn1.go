@@ -309,13 +309,9 @@ func init() {
 		if len(repl.Children) == 0 {
 			return nil, c.errf("no replacement certificate")
 		}
-		path := aSeq()
-		for i := 0; i < c.count("CertificationPathCertificates/Certificate"); i++ {
-			cert, err := c.certificate(fmt.Sprintf("CertificationPathCertificates/Certificate[%d]", i))
-			if err != nil {
-				return nil, err
-			}
-			path.Add(cert)
+		path, err := c.certificationPath()
+		if err != nil {
+			return nil, err
 		}
 		top := aSeq(ctl, repl, path)
 		if e, ok := c.str("ExecutionDateTime"); ok {
@@ -340,4 +336,18 @@ func init() {
 		return krp(c)
 	}
 	builders["CS02g"] = krp
+}
+
+// certificationPath is the SEQUENCE of the request's
+// CertificationPathCertificates (CS02b, CS02g).
+func (c *ctx) certificationPath() (*tree.Node, error) {
+	path := aSeq()
+	for i := 0; i < c.count("CertificationPathCertificates/Certificate"); i++ {
+		cert, err := c.certificate(fmt.Sprintf("CertificationPathCertificates/Certificate[%d]", i))
+		if err != nil {
+			return nil, err
+		}
+		path.Add(cert)
+	}
+	return path, nil
 }

@@ -195,13 +195,9 @@ func (c *ctx) cs02bDCC() ([]byte, error) {
 	if len(repl.Children) == 0 {
 		return nil, c.errf("no replacement certificate")
 	}
-	path := aSeq()
-	for i := 0; i < c.count("CertificationPathCertificates/Certificate"); i++ {
-		cert, err := c.certificate(fmt.Sprintf("CertificationPathCertificates/Certificate[%d]", i))
-		if err != nil {
-			return nil, err
-		}
-		path.Add(cert)
+	path, err := c.certificationPath()
+	if err != nil {
+		return nil, err
 	}
 	top := aSeq(ctl, repl, path)
 	if when != nil {
