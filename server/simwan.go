@@ -11,6 +11,7 @@ import (
 
 	"github.com/opendcc/opendcc/eui"
 	"github.com/opendcc/opendcc/gbcs"
+	"github.com/opendcc/opendcc/internal/cpuparts"
 	"github.com/opendcc/opendcc/internal/gopool"
 	"github.com/opendcc/opendcc/sim"
 	"github.com/opendcc/opendcc/smki/repository"
@@ -145,7 +146,10 @@ func (t *simTransport) Send(ctx context.Context, d store.Device, command []byte)
 	}
 	time.AfterFunc(delay, func() {
 		t.gos.Go(func() {
-			resp, err := t.fleet.Deliver(command)
+			var resp []byte
+			var err error
+			// Labelled so that bench e2e can tell the devices' CPU from the DCC's.
+			cpuparts.Run(cpuparts.Devices, func() { resp, err = t.fleet.Deliver(command) })
 			if err != nil {
 				t.log.Debug("simulated device gave no answer", "device", d.ID, "reason", err)
 				return
