@@ -51,6 +51,7 @@ dcc_cores_at_rate, the cores the DCC's part used at the measured rate; then the 
 later one), final response codes, missing finals.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			tuneGC() // as serve does
 			if targets != "" {
 				o.Targets = strings.Split(targets, ",")
 			}

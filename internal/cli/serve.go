@@ -42,6 +42,7 @@ Scale-out: --postgres DSN keeps the state in PostgreSQL instead of the embedded 
 server or cluster instead of the embedded one (docs/storage.md).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			tuneGC()
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
 			s, err := server.Start(ctx, cfg)

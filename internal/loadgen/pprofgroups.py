@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
 """Groups a CPU profile of `opendcc bench e2e --cpuprofile FILE` by component.
 
-    python3 internal/loadgen/pprofgroups.py FILE
+    python3 internal/loadgen/pprofgroups.py FILE [PPROF OPTIONS]
+
+PPROF OPTIONS go to `go tool pprof`: `-tagignore=opendcc.part=client,devices`
+keeps the DCC's own samples only (the load generator, the Receive Response
+Service and the simulated devices carry that label; internal/cpuparts).
 
 Each sample is attributed to the first group (in the order below) with a
 frame on its stack, so the shares add up to 100 %: ECDSA inside xmldsig
@@ -26,9 +30,9 @@ groups = [
  ("scheduler, timers, futex", r"runtime\.(schedule|findRunnable|park_m|futex|notesleep|mcall|stopm|netpoll|timer|goexit0|sysmon|usleep)"),
 ]
 prof = sys.argv[1]
-out = subprocess.run(["go","tool","pprof","-traces",prof], capture_output=True, text=True).stdout
+out = subprocess.run(["go","tool","pprof","-traces"]+sys.argv[2:]+[prof], capture_output=True, text=True).stdout
 blocks = out.split("-----------+-------------------------------------------------------")
-tot = collections.Counter(); total = 0.0
+tot = collections.Counter(); total = 0.0; parts = collections.Counter()
 def val(s):
     m = re.match(r"\s*([\d.]+)(ns|us|µs|ms|s)\b", s)
     if not m: return None
@@ -36,9 +40,15 @@ def val(s):
     return v * {"ns":1e-9,"us":1e-6,"µs":1e-6,"ms":1e-3,"s":1}[u]
 for b in blocks[1:]:
     lines = [l for l in b.strip("\n").split("\n") if l.strip()]
+    # a labelled trace starts with its labels ("key:  value", unindented)
+    part = "dcc"
+    while lines and not lines[0][:1].isspace():
+        k, _, lv = lines.pop(0).partition(":")
+        if k == "opendcc.part": part = lv.strip()
     if not lines: continue
     v = val(lines[0])
     if v is None: continue
+    parts[part] += v
     frames = [re.sub(r"^\s*[\d.]+(ns|us|µs|ms|s)\s+", "", lines[0]).strip()] + [l.strip() for l in lines[1:]]
     total += v
     for name, rx in groups:
@@ -52,6 +62,6 @@ for b in blocks[1:]:
             tot[name] += v; break
     else:
         tot["other runtime / misc"] += v
-print(f"total {total:.2f}s")
+print(f"total {total:.2f}s (" + ", ".join(f"{k} {v/total*100:.1f}%" for k, v in sorted(parts.items())) + ")")
 for name, _ in groups + [("other runtime / misc", "")]:
     print(f"{tot[name]/total*100:5.1f}%  {tot[name]:6.2f}s  {name}")
