@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/opendcc/opendcc/internal/xmlsafe"
@@ -496,18 +497,43 @@ func Encode(m *Message) ([]byte, error) {
 	if m == nil || rootCount(m) != 1 {
 		return nil, errors.New("duis: Encode needs a Message with exactly one document element")
 	}
-	e := &encoder{}
+	e := encoders.Get().(*encoder)
+	defer e.release()
 	e.b = append(e.b, xmlDecl...)
 	if m.Request != nil {
-		e.rootDecls = []nsDecl{{"sr", NamespaceSR}, {"ds", NamespaceDS}, {"xsi", NamespaceXSI}}
+		e.rootDecls = requestRootDecls
 	} else {
-		e.rootDecls = []nsDecl{{"sr", NamespaceSR}, {"ns3", NamespaceDS}, {"ra", NamespaceRA}}
+		e.rootDecls = responseRootDecls
 	}
 	encodeRoot(e, m)
 	if e.err != nil {
 		return nil, e.err
 	}
-	return e.b, nil
+	// The encoder's buffer goes back to the pool: the caller gets a copy of
+	// exactly the document's size.
+	return bytes.Clone(e.b), nil
+}
+
+var (
+	requestRootDecls  = []nsDecl{{"sr", NamespaceSR}, {"ds", NamespaceDS}, {"xsi", NamespaceXSI}}
+	responseRootDecls = []nsDecl{{"sr", NamespaceSR}, {"ns3", NamespaceDS}, {"ra", NamespaceRA}}
+)
+
+// encoders keeps encoders with their buffers between Encode calls (the
+// buffer used to grow from nothing, a dozen allocations per response).
+var encoders = sync.Pool{New: func() any { return &encoder{b: make([]byte, 0, 2048), scope: make([]scopeEntry, 0, 16)} }}
+
+// maxPooledEncoder bounds the buffer kept in the pool, so that one large
+// document does not stay in memory.
+const maxPooledEncoder = 64 << 10
+
+// release empties e and returns it to the pool.
+func (e *encoder) release() {
+	if cap(e.b) > maxPooledEncoder {
+		return
+	}
+	*e = encoder{b: e.b[:0], scope: e.scope[:0], defaultNS: e.defaultNS[:0]}
+	encoders.Put(e)
 }
 
 type nsDecl struct{ prefix, uri string }
@@ -528,7 +554,21 @@ type encoder struct {
 	err       error
 }
 
-var prefixOf = map[string]string{NamespaceSR: "sr", NamespaceRA: "ra", NamespaceDS: "ds", NamespaceXSI: "xsi"}
+// prefixOf returns the prefix the encoder writes for namespace ns (a
+// switch: the map it replaces hashed the URI for every tag).
+func prefixOf(ns string) (string, bool) {
+	switch ns {
+	case NamespaceSR:
+		return "sr", true
+	case NamespaceRA:
+		return "ra", true
+	case NamespaceDS:
+		return "ds", true
+	case NamespaceXSI:
+		return "xsi", true
+	}
+	return "", false
+}
 
 func (e *encoder) inScope(prefix, uri string) bool {
 	for i := len(e.scope) - 1; i >= 0; i-- {
@@ -549,7 +589,7 @@ func (e *encoder) flush() {
 // open writes a start tag (left open for attributes).
 func (e *encoder) open(ns, local string) {
 	e.flush()
-	prefix, known := prefixOf[ns]
+	prefix, known := prefixOf(ns)
 	e.b = append(e.b, '<')
 	if known {
 		e.b = append(e.b, prefix...)
@@ -611,7 +651,7 @@ func (e *encoder) attr(ns, local, value string) {
 	}
 	e.b = append(e.b, ' ')
 	if ns != "" {
-		prefix, ok := prefixOf[ns]
+		prefix, ok := prefixOf(ns)
 		if !ok {
 			e.fail(fmt.Errorf("duis: attribute %s in namespace %s has no prefix", local, ns))
 			return
@@ -659,7 +699,7 @@ func (e *encoder) close(ns, local string) {
 		return
 	}
 	e.b = append(e.b, "</"...)
-	if prefix, ok := prefixOf[ns]; ok {
+	if prefix, ok := prefixOf(ns); ok {
 		e.b = append(e.b, prefix...)
 		e.b = append(e.b, ':')
 	}

@@ -78,18 +78,18 @@ func fastTemplateKeys() []any {
 	return ks
 }
 
-// canonicalRoot returns the inclusive C14N of doc's root element and the
-// offset in doc of the root's end tag, or ok false if doc is not in the
-// form the fast path handles.
-func canonicalRoot(doc []byte) (c14n []byte, end int, ok bool) {
+// canonicalRootDigest returns the SHA-256 of the inclusive C14N of doc's
+// root element and the offset in doc of the root's end tag, or ok false if
+// doc is not in the form the fast path handles.
+func canonicalRootDigest(doc []byte) (sum [sha256.Size]byte, end int, ok bool) {
 	if !bytes.HasPrefix(doc, []byte(XMLDeclaration)) {
-		return nil, 0, false
+		return sum, 0, false
 	}
 	b := doc[len(XMLDeclaration):]
 	off := len(XMLDeclaration)
 	// Root start tag: <name( attr="value")*>
 	if len(b) < 2 || b[0] != '<' {
-		return nil, 0, false
+		return sum, 0, false
 	}
 	i := 1
 	for i < len(b) && isFastNameByte(b[i]) {
@@ -97,21 +97,21 @@ func canonicalRoot(doc []byte) (c14n []byte, end int, ok bool) {
 	}
 	rootName := b[1:i]
 	if !fastName(rootName) {
-		return nil, 0, false
+		return sum, 0, false
 	}
 	type attr struct{ name, value []byte }
 	var nsBuf, plainBuf [8]attr
 	ns, plain := nsBuf[:0], plainBuf[:0]
 	for {
 		if i >= len(b) {
-			return nil, 0, false
+			return sum, 0, false
 		}
 		if b[i] == '>' {
 			i++
 			break
 		}
 		if b[i] != ' ' {
-			return nil, 0, false
+			return sum, 0, false
 		}
 		i++
 		j := i
@@ -120,29 +120,29 @@ func canonicalRoot(doc []byte) (c14n []byte, end int, ok bool) {
 		}
 		name := b[i:j]
 		if !fastName(name) || j+1 >= len(b) || b[j] != '=' || b[j+1] != '"' {
-			return nil, 0, false
+			return sum, 0, false
 		}
 		k := j + 2
 		for k < len(b) && b[k] != '"' {
 			if b[k] < 0x20 || b[k] >= 0x7F || b[k] == '&' || b[k] == '<' || b[k] == '>' {
-				return nil, 0, false
+				return sum, 0, false
 			}
 			k++
 		}
 		if k >= len(b) {
-			return nil, 0, false
+			return sum, 0, false
 		}
 		a := attr{name, b[j+2 : k]}
 		switch {
 		case bytes.Equal(name, []byte("xmlns")), bytes.Equal(name, []byte("xmlns:"+signaturePrefix)):
-			return nil, 0, false // default namespace, or ds bound by the root: general path
+			return sum, 0, false // default namespace, or ds bound by the root: general path
 		case bytes.HasPrefix(name, []byte("xmlns:")):
 			if len(a.value) == 0 || xmlPrefixed(name[len("xmlns:"):]) {
-				return nil, 0, false
+				return sum, 0, false
 			}
 			ns = append(ns, a)
 		case bytes.IndexByte(name, ':') >= 0:
-			return nil, 0, false // prefixed attribute: sorted by namespace URI
+			return sum, 0, false // prefixed attribute: sorted by namespace URI
 		default:
 			plain = append(plain, a)
 		}
@@ -161,18 +161,18 @@ func canonicalRoot(doc []byte) (c14n []byte, end int, ok bool) {
 		return false
 	}
 	if !declared(rootName) {
-		return nil, 0, false
+		return sum, 0, false
 	}
 	slices.SortFunc(ns, func(x, y attr) int { return bytes.Compare(x.name[6:], y.name[6:]) })
 	slices.SortFunc(plain, func(x, y attr) int { return bytes.Compare(x.name, y.name) })
 	for x := 1; x < len(ns); x++ {
 		if bytes.Equal(ns[x].name, ns[x-1].name) {
-			return nil, 0, false
+			return sum, 0, false
 		}
 	}
 	for x := 1; x < len(plain); x++ {
 		if bytes.Equal(plain[x].name, plain[x-1].name) {
-			return nil, 0, false
+			return sum, 0, false
 		}
 	}
 	// Content: <name>, </name> and non-blank text without references other
@@ -188,27 +188,27 @@ func canonicalRoot(doc []byte) (c14n []byte, end int, ok bool) {
 	hasText := append(textBuf[:0], false)
 	for depth > 0 {
 		if i >= len(b) {
-			return nil, 0, false
+			return sum, 0, false
 		}
 		if b[i] != '<' {
 			j := i
 			for j < len(b) && b[j] != '<' {
 				if b[j] < 0x20 || b[j] >= 0x7F {
-					return nil, 0, false // controls, non-ASCII: the general path checks them
+					return sum, 0, false // controls, non-ASCII: the general path checks them
 				}
 				switch b[j] {
 				case '>', '"', '\'':
-					return nil, 0, false
+					return sum, 0, false
 				case '&':
 					r := b[j:]
 					if !bytes.HasPrefix(r, []byte("&amp;")) && !bytes.HasPrefix(r, []byte("&lt;")) && !bytes.HasPrefix(r, []byte("&gt;")) {
-						return nil, 0, false
+						return sum, 0, false
 					}
 				}
 				j++
 			}
 			if isXMLSpaceBytes(b[i:j]) || !lastWasStart {
-				return nil, 0, false
+				return sum, 0, false
 			}
 			hasText[len(hasText)-1] = true
 			lastWasStart = false
@@ -221,15 +221,15 @@ func canonicalRoot(doc []byte) (c14n []byte, end int, ok bool) {
 				j++
 			}
 			if j >= len(b) || b[j] != '>' || !bytes.Equal(b[i+2:j], stack[len(stack)-1]) { // names were checked at the start tag
-				return nil, 0, false
+				return sum, 0, false
 			}
 			top := len(hasText) - 1
 			if (!hasText[top] && !hasElem[top]) || (hasText[top] && hasElem[top]) {
-				return nil, 0, false
+				return sum, 0, false
 			}
 			if depth == 1 {
 				if j+1 != len(b) {
-					return nil, 0, false
+					return sum, 0, false
 				}
 				end = off + i
 			}
@@ -244,7 +244,7 @@ func canonicalRoot(doc []byte) (c14n []byte, end int, ok bool) {
 			j++
 		}
 		if j >= len(b) || b[j] != '>' || !fastName(b[i+1:j]) || !declared(b[i+1:j]) {
-			return nil, 0, false
+			return sum, 0, false
 		}
 		hasElem[len(hasElem)-1] = true
 		stack = append(stack, b[i+1:j])
@@ -253,8 +253,8 @@ func canonicalRoot(doc []byte) (c14n []byte, end int, ok bool) {
 		lastWasStart = true
 		i = j + 1
 	}
-	out := make([]byte, 0, len(b)+64)
-	out = append(out, '<')
+	var headBuf [512]byte
+	out := append(headBuf[:0], '<')
 	out = append(out, rootName...)
 	for _, as := range [2][]attr{ns, plain} {
 		for _, a := range as {
@@ -266,8 +266,13 @@ func canonicalRoot(doc []byte) (c14n []byte, end int, ok bool) {
 		}
 	}
 	out = append(out, '>')
-	out = append(out, b[body:]...)
-	return out, end, true
+	// The C14N is the sorted start tag followed by the rest of the input
+	// as it is: it is digested in two parts instead of being copied.
+	h := sha256.New()
+	h.Write(out)
+	h.Write(b[body:])
+	h.Sum(sum[:0])
+	return sum, end, true
 }
 
 // fastName: an ASCII XML name with at most one colon, between two
@@ -304,15 +309,18 @@ func signFast(doc []byte, key *ecdsa.PrivateKey, cert *smki.Certificate) (out []
 	if !t.usable || xmlsafe.Check(doc, 0) != nil {
 		return nil, false, nil // the general path reports the error
 	}
-	c14n, end, ok := canonicalRoot(doc)
+	sum, end, ok := canonicalRootDigest(doc)
 	if !ok {
 		return nil, false, nil
 	}
-	sum := sha256.Sum256(c14n)
-	digest := base64.StdEncoding.EncodeToString(sum[:])
-	si := make([]byte, 0, len(t.si[0])+len(digest)+len(t.si[1]))
-	si = append(append(append(si, t.si[0]...), digest...), t.si[1]...)
-	h := sha256.Sum256(si)
+	var digestBuf [44]byte
+	digest := base64.StdEncoding.AppendEncode(digestBuf[:0], sum[:])
+	hs := sha256.New()
+	hs.Write(t.si[0])
+	hs.Write(digest)
+	hs.Write(t.si[1])
+	var h [sha256.Size]byte
+	hs.Sum(h[:0])
 	r, s, err := ecdsa.Sign(rand.Reader, key, h[:])
 	if err != nil {
 		return nil, true, err
@@ -320,7 +328,8 @@ func signFast(doc []byte, key *ecdsa.PrivateKey, cert *smki.Certificate) (out []
 	var rs [signatureValueSize]byte
 	r.FillBytes(rs[:32])
 	s.FillBytes(rs[32:])
-	value := base64.StdEncoding.EncodeToString(rs[:])
+	var valueBuf [88]byte
+	value := base64.StdEncoding.AppendEncode(valueBuf[:0], rs[:])
 	out = make([]byte, 0, len(doc)+len(t.sig[0])+len(t.sig[1])+len(t.sig[2])+len(digest)+len(value))
 	out = append(out, doc[:end]...)
 	out = append(out, t.sig[0]...)
