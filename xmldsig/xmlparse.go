@@ -1,8 +1,10 @@
 package xmldsig
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"unicode/utf8"
@@ -39,6 +41,90 @@ type xmlParser struct {
 	// compact drops comments, and whitespace-only text that follows an
 	// element child, while parsing (what compact() would remove anyway).
 	compact bool
+
+	// The tree's elements, texts, child lists and attribute lists are
+	// taken from a few slabs instead of being allocated one by one (and
+	// grown one append at a time). An element's children are collected on
+	// pending and attached when its end tag is reached, to a child list of
+	// exactly their number; its attributes likewise on pendingAttrs.
+	// Slab sizes, from counts in the input: elements ≤ end tags ("</")
+	// and empty-element tags ("/>"), texts about half the elements,
+	// attributes ≤ occurrences of =" and ='. A slab that runs out is
+	// followed by another.
+	estElems, estAttrs int
+	elems        []etree.Element
+	texts        []etree.CharData
+	tokens       []etree.Token
+	attrs        []etree.Attr
+	pending      []etree.Token
+	pendingAttrs []pendingAttr
+}
+
+type pendingAttr struct{ name, value string }
+
+// newElement returns a detached element named tag (as etree's
+// CreateElement names it), from the slab.
+func (p *xmlParser) newElement(tag string) *etree.Element {
+	if len(p.elems) == cap(p.elems) {
+		p.elems = make([]etree.Element, 0, max(p.estElems, 8))
+	}
+	p.elems = p.elems[:len(p.elems)+1]
+	el := &p.elems[len(p.elems)-1]
+	if colon := strings.IndexByte(tag, ':'); colon >= 0 {
+		el.Space, el.Tag = tag[:colon], tag[colon+1:]
+	} else {
+		el.Tag = tag
+	}
+	return el
+}
+
+// newText returns a detached text token (as etree's CreateText makes it),
+// from the slab.
+func (p *xmlParser) newText(s string) *etree.CharData {
+	if len(p.texts) == cap(p.texts) {
+		p.texts = make([]etree.CharData, 0, max(p.estElems/2, 8))
+	}
+	p.texts = p.texts[:len(p.texts)+1]
+	t := &p.texts[len(p.texts)-1]
+	t.Data = s
+	return t
+}
+
+// attach gives el the children pending since base, in order.
+func (p *xmlParser) attach(el *etree.Element, base int) {
+	kids := p.pending[base:]
+	if n := len(kids); n > 0 {
+		if cap(p.tokens)-len(p.tokens) < n {
+			p.tokens = make([]etree.Token, 0, max(p.estElems*3/2, n, 16))
+		}
+		l := len(p.tokens)
+		p.tokens = p.tokens[:l+n]
+		el.Child = p.tokens[l:l:l+n]
+		for _, t := range kids {
+			el.AddChild(t)
+		}
+		clear(kids)
+		p.pending = p.pending[:base]
+	}
+}
+
+// attachAttrs gives el the pending attributes, in order.
+func (p *xmlParser) attachAttrs(el *etree.Element) {
+	n := len(p.pendingAttrs)
+	if n == 0 {
+		return
+	}
+	if cap(p.attrs)-len(p.attrs) < n {
+		p.attrs = make([]etree.Attr, 0, max(p.estAttrs, n, 8))
+	}
+	l := len(p.attrs)
+	p.attrs = p.attrs[:l+n]
+	el.Attr = p.attrs[l:l:l+n]
+	for _, a := range p.pendingAttrs {
+		el.CreateAttr(a.name, a.value)
+	}
+	clear(p.pendingAttrs)
+	p.pendingAttrs = p.pendingAttrs[:0]
 }
 
 func (p *xmlParser) fail(format string, args ...any) error {
@@ -57,7 +143,9 @@ func (p *xmlParser) fail(format string, args ...any) error {
 // whitespace-only text between elements are not put in the tree (Sign
 // removes them anyway; compact() still has to run for the rest).
 func parseXML(b []byte, compactForm bool) (*etree.Document, error) {
-	p := &xmlParser{b: b, compact: compactForm}
+	p := &xmlParser{b: b, compact: compactForm,
+		estElems: bytes.Count(b, []byte("</")) + bytes.Count(b, []byte("/>")) + 1,
+		estAttrs: bytes.Count(b, []byte(`="`)) + bytes.Count(b, []byte(`='`))}
 	d := etree.NewDocument()
 	if hasPrefix(b, "<?xml") && len(b) > 5 && isSpace(b[5]) {
 		if err := p.xmlDecl(d); err != nil {
@@ -95,9 +183,10 @@ func parseXML(b []byte, compactForm bool) (*etree.Document, error) {
 				return nil, p.fail("more than one root element")
 			}
 			var err error
-			if root, err = p.element(&d.Element, 1); err != nil {
+			if root, err = p.element(1); err != nil {
 				return nil, err
 			}
+			d.AddChild(root)
 		}
 	}
 	if root == nil {
@@ -573,8 +662,8 @@ func (p *xmlParser) attrValue() (string, error) {
 	}
 }
 
-// element parses an element starting at '<' and appends it to parent.
-func (p *xmlParser) element(parent *etree.Element, depth int) (*etree.Element, error) {
+// element parses an element starting at '<' and returns it, detached.
+func (p *xmlParser) element(depth int) (*etree.Element, error) {
 	if depth > maxXMLDepth {
 		return nil, p.fail("elements nested deeper than %d", maxXMLDepth)
 	}
@@ -583,7 +672,8 @@ func (p *xmlParser) element(parent *etree.Element, depth int) (*etree.Element, e
 	if err != nil {
 		return nil, err
 	}
-	el := parent.CreateElement(tag)
+	el := p.newElement(tag)
+	p.pendingAttrs = p.pendingAttrs[:0]
 	for {
 		sp := p.skipSpace()
 		if p.i >= len(p.b) {
@@ -594,10 +684,12 @@ func (p *xmlParser) element(parent *etree.Element, depth int) (*etree.Element, e
 				return nil, p.fail("expected '/>'")
 			}
 			p.i += 2
+			p.attachAttrs(el)
 			return el, nil
 		}
 		if p.b[p.i] == '>' {
 			p.i++
+			p.attachAttrs(el)
 			break
 		}
 		if !sp {
@@ -617,12 +709,13 @@ func (p *xmlParser) element(parent *etree.Element, depth int) (*etree.Element, e
 		if err != nil {
 			return nil, err
 		}
-		for _, a := range el.Attr {
-			if a.FullKey() == an {
+		// (an is a QName, so it is the FullKey of the attribute it makes)
+		for _, a := range p.pendingAttrs {
+			if a.name == an {
 				return nil, p.fail("duplicate attribute %s in <%s>", an, tag)
 			}
 		}
-		el.CreateAttr(an, v)
+		p.pendingAttrs = append(p.pendingAttrs, pendingAttr{an, v})
 	}
 	if err := p.content(el, depth); err != nil {
 		return nil, err
@@ -651,6 +744,7 @@ func (p *xmlParser) element(parent *etree.Element, depth int) (*etree.Element, e
 // content parses the children of el up to (not including) its end tag.
 func (p *xmlParser) content(el *etree.Element, depth int) error {
 	hasChild := false
+	base := len(p.pending)
 	for {
 		// character data up to the next markup
 		start := p.i
@@ -671,9 +765,9 @@ func (p *xmlParser) content(el *etree.Element, depth int) error {
 			if err := p.richText(); err != nil {
 				return err
 			}
-			el.CreateText(string(p.scratch))
+			p.pending = append(p.pending, p.newText(string(p.scratch)))
 		} else if p.i > start && !(p.compact && hasChild && isXMLSpaceBytes(p.b[start:p.i])) {
-			el.CreateText(string(p.b[start:p.i]))
+			p.pending = append(p.pending, p.newText(string(p.b[start:p.i])))
 		}
 		if p.i >= len(p.b) {
 			return p.fail("unterminated element <%s>", el.FullTag())
@@ -681,6 +775,7 @@ func (p *xmlParser) content(el *etree.Element, depth int) error {
 		// markup
 		switch {
 		case p.has("</"):
+			p.attach(el, base)
 			return nil
 		case p.has("<!--"):
 			c, err := p.comment()
@@ -688,7 +783,7 @@ func (p *xmlParser) content(el *etree.Element, depth int) error {
 				return err
 			}
 			if !p.compact {
-				el.CreateComment(c)
+				p.pending = append(p.pending, etree.NewComment(c))
 			}
 		case p.has("<![CDATA["):
 			p.i += 9
@@ -702,20 +797,22 @@ func (p *xmlParser) content(el *etree.Element, depth int) error {
 			if err := p.checkChars(s, p.i); err != nil {
 				return err
 			}
-			el.CreateText(p.normalizeEOL(s, p.i))
+			p.pending = append(p.pending, p.newText(p.normalizeEOL(s, p.i)))
 			p.i += 3
 		case p.has("<?"):
 			target, inst, err := p.procInst()
 			if err != nil {
 				return err
 			}
-			el.CreateProcInst(target, inst)
+			p.pending = append(p.pending, etree.NewProcInst(target, inst))
 		case p.has("<!"):
 			return p.fail("declaration not allowed inside an element")
 		default:
-			if _, err := p.element(el, depth+1); err != nil {
+			child, err := p.element(depth + 1)
+			if err != nil {
 				return err
 			}
+			p.pending = append(p.pending, child)
 			hasChild = true
 		}
 	}

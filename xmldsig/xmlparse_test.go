@@ -134,3 +134,46 @@ func FuzzXMLParse(f *testing.F) {
 		}
 	})
 }
+
+// TestParseXMLSlabs: the parser takes elements, texts, child lists and
+// attribute lists from shared slabs. Every token knows its parent and
+// index, and a list grown afterwards (Sign adds the Signature, compact
+// removes text) does not write into a neighbour's.
+func TestParseXMLSlabs(t *testing.T) {
+	d, err := parseXML([]byte(`<?xml version="1.0"?><!--c--><r a="1" b="2"><x p="1">t<y/>u</x><z q="2" r="3"><w>v</w></z></r>`), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var check func(e *etree.Element)
+	check = func(e *etree.Element) {
+		for i, c := range e.Child {
+			if c.Parent() != e || c.Index() != i {
+				t.Fatalf("child %d of <%s>: parent %v, index %d", i, e.Tag, c.Parent(), c.Index())
+			}
+			if ce, ok := c.(*etree.Element); ok {
+				for _, a := range ce.Attr {
+					if a.Element() != ce {
+						t.Fatalf("attribute %s of <%s> points elsewhere", a.Key, ce.Tag)
+					}
+				}
+				check(ce)
+			}
+		}
+	}
+	check(&d.Element)
+	r := d.Root()
+	x, z := r.SelectElement("x"), r.SelectElement("z")
+	x.CreateElement("added")
+	x.CreateAttr("n", "4")
+	if got := len(z.Child); got != 1 || z.Child[0].(*etree.Element).Tag != "w" {
+		t.Fatalf("<z> children changed: %d", got)
+	}
+	if len(z.Attr) != 2 || z.Attr[0].Key != "q" || z.Attr[1].Key != "r" {
+		t.Fatalf("<z> attributes changed: %v", z.Attr)
+	}
+	var b bytes.Buffer
+	d.WriteTo(&b)
+	if want := `<?xml version="1.0"?><!--c--><r a="1" b="2"><x p="1" n="4">t<y/>u<added/></x><z q="2" r="3"><w>v</w></z></r>`; b.String() != want {
+		t.Fatalf("got  %s\nwant %s", b.String(), want)
+	}
+}
