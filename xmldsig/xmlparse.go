@@ -52,12 +52,12 @@ type xmlParser struct {
 	// attributes ≤ occurrences of =" and ='. A slab that runs out is
 	// followed by another.
 	estElems, estAttrs int
-	elems        []etree.Element
-	texts        []etree.CharData
-	tokens       []etree.Token
-	attrs        []etree.Attr
-	pending      []etree.Token
-	pendingAttrs []pendingAttr
+	elems              []etree.Element
+	texts              []etree.CharData
+	tokens             []etree.Token
+	attrs              []etree.Attr
+	pending            []etree.Token
+	pendingAttrs       []pendingAttr
 }
 
 type pendingAttr struct{ name, value string }
@@ -99,7 +99,7 @@ func (p *xmlParser) attach(el *etree.Element, base int) {
 		}
 		l := len(p.tokens)
 		p.tokens = p.tokens[:l+n]
-		el.Child = p.tokens[l:l:l+n]
+		el.Child = p.tokens[l : l : l+n]
 		for _, t := range kids {
 			el.AddChild(t)
 		}
@@ -119,7 +119,7 @@ func (p *xmlParser) attachAttrs(el *etree.Element) {
 	}
 	l := len(p.attrs)
 	p.attrs = p.attrs[:l+n]
-	el.Attr = p.attrs[l:l:l+n]
+	el.Attr = p.attrs[l : l : l+n]
 	for _, a := range p.pendingAttrs {
 		el.CreateAttr(a.name, a.value)
 	}
