@@ -25,29 +25,56 @@ import (
 // canonicalisation ~40% of Verify on large documents; they also sort
 // prefixed attributes by prefix where C14N sorts by namespace URI.
 
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}
+// c14nScratch is what a canonicalisation grows: the output and the
+// namespace and attribute stacks. Kept between uses in scratchPool (the
+// stacks used to grow from nothing, several allocations per digest).
+type c14nScratch struct {
+	out             []byte
+	scope, rendered []nsBinding
+	attrs           []sortAttr
+}
+
+var scratchPool = sync.Pool{New: func() any {
+	return &c14nScratch{out: make([]byte, 0, 8<<10), scope: make([]nsBinding, 0, 16), rendered: make([]nsBinding, 0, 16), attrs: make([]sortAttr, 0, 16)}
+}}
+
+func pooledCanonicalizer() (*c14nScratch, canonicalizer) {
+	sc := scratchPool.Get().(*c14nScratch)
+	return sc, canonicalizer{out: sc.out[:0], scope: sc.scope[:0], rendered: sc.rendered[:0], attrs: sc.attrs[:0]}
+}
+
+// release returns c's buffers to the pool, without references into the
+// tree it read.
+func (sc *c14nScratch) release(c *canonicalizer) {
+	sc.out = c.out[:0]
+	clear(c.scope[:cap(c.scope)])
+	sc.scope = c.scope[:0]
+	clear(c.rendered[:cap(c.rendered)])
+	sc.rendered = c.rendered[:0]
+	clear(c.attrs[:cap(c.attrs)])
+	sc.attrs = c.attrs[:0]
+	scratchPool.Put(sc)
+}
 
 // referenceDigest is SHA-256 over the inclusive C14N of document d without
 // the skip element (the Signature, or nil).
 func referenceDigest(d *etree.Document, root, skip *etree.Element) []byte {
-	bp := bufPool.Get().(*[]byte)
-	c := canonicalizer{out: (*bp)[:0], skip: skip}
+	sc, c := pooledCanonicalizer()
+	c.skip = skip
 	c.document(d, root)
 	sum := sha256.Sum256(c.out)
-	*bp = c.out
-	bufPool.Put(bp)
+	sc.release(&c)
 	return sum[:]
 }
 
 // signedInfoDigest is SHA-256 over the exclusive C14N of si.
 func signedInfoDigest(si *etree.Element) [32]byte {
-	bp := bufPool.Get().(*[]byte)
-	c := canonicalizer{out: (*bp)[:0], exclusive: true}
+	sc, c := pooledCanonicalizer()
+	c.exclusive = true
 	c.inheritScope(si)
 	c.element(si)
 	sum := sha256.Sum256(c.out)
-	*bp = c.out
-	bufPool.Put(bp)
+	sc.release(&c)
 	return sum
 }
 

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sync"
 	"testing"
 
 	"github.com/beevik/etree"
@@ -157,4 +158,72 @@ func TestC14NMatchesXMLLint(t *testing.T) {
 		n++
 	}
 	t.Logf("%d documents: inclusive and exclusive C14N byte-identical to xmllint", n)
+}
+
+// TestC14NScratchPool: the canonicalisations share pooled buffers; digests
+// computed concurrently are the ones computed one at a time, and the
+// canonical bytes a test helper returns are not reused by later digests.
+func TestC14NScratchPool(t *testing.T) {
+	type item struct {
+		d        *etree.Document
+		root, si *etree.Element
+		sigs     []*etree.Element
+		ref      []byte
+		si32     [32]byte
+	}
+	var items []item
+	for _, tp := range templates(t) {
+		d, root, sigs, err := parse(tp.doc, 0)
+		if err != nil {
+			continue
+		}
+		it := item{d: d, root: root, sigs: sigs}
+		var skip *etree.Element
+		if len(sigs) == 1 {
+			skip = sigs[0]
+			it.si = sigs[0].SelectElement("SignedInfo")
+		}
+		it.ref = referenceDigest(d, root, skip)
+		if it.si == nil {
+			it.si = root
+		}
+		it.si32 = signedInfoDigest(it.si)
+		items = append(items, it)
+		if len(items) == 100 {
+			break
+		}
+	}
+	if len(items) < 10 {
+		t.Fatalf("only %d templates parse", len(items))
+	}
+	held := canonicalInclusive(items[0].d, items[0].root, nil)
+	heldCopy := bytes.Clone(held)
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for r := 0; r < 3; r++ {
+				for i := range items {
+					it := items[(i*5+g+r)%len(items)]
+					var skip *etree.Element
+					if len(it.sigs) == 1 {
+						skip = it.sigs[0]
+					}
+					if got := referenceDigest(it.d, it.root, skip); !bytes.Equal(got, it.ref) {
+						t.Error("reference digest differs when computed concurrently")
+						return
+					}
+					if got := signedInfoDigest(it.si); got != it.si32 {
+						t.Error("SignedInfo digest differs when computed concurrently")
+						return
+					}
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	if !bytes.Equal(held, heldCopy) {
+		t.Fatal("canonical bytes returned earlier were overwritten")
+	}
 }

@@ -48,7 +48,8 @@ func parseMode(doc []byte, maxSize int, compactForm bool) (*etree.Document, *etr
 	if root == nil {
 		return nil, nil, nil, fmt.Errorf("%w: no root element", ErrInvalidDocument)
 	}
-	w := walker{}
+	var scopeBuf [8]nsBinding
+	w := walker{scope: scopeBuf[:0]}
 	if err := w.walk(root); err != nil {
 		return nil, nil, nil, err
 	}
@@ -202,7 +203,16 @@ func isXMLSpace(s string) bool {
 // dsChildren returns the element children of el, which must all be in the
 // ds namespace, refusing non-whitespace text. Comments are ignored.
 func dsChildren(el *etree.Element) ([]*etree.Element, error) {
+	n := 0
+	for _, t := range el.Child {
+		if _, ok := t.(*etree.Element); ok {
+			n++
+		}
+	}
 	var out []*etree.Element
+	if n > 0 {
+		out = make([]*etree.Element, 0, n)
+	}
 	for _, t := range el.Child {
 		switch t := t.(type) {
 		case *etree.Element:
@@ -262,6 +272,21 @@ next:
 
 // textOf concatenates el's text children.
 func textOf(el *etree.Element) string {
+	// Usually one text child: its string as it is.
+	var only *etree.CharData
+	n := 0
+	for _, t := range el.Child {
+		if c, ok := t.(*etree.CharData); ok {
+			only = c
+			n++
+		}
+	}
+	switch n {
+	case 0:
+		return ""
+	case 1:
+		return only.Data
+	}
 	var b []byte
 	for _, t := range el.Child {
 		if c, ok := t.(*etree.CharData); ok {

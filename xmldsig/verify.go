@@ -315,7 +315,8 @@ func decodeBase64(el *etree.Element) ([]byte, error) {
 		return nil, fmt.Errorf("%w: ds:%s has child elements", ErrMalformedSignature, el.Tag)
 	}
 	txt := textOf(el)
-	clean := make([]byte, 0, len(txt))
+	var cleanBuf [128]byte // DigestValue and SignatureValue fit
+	clean := cleanBuf[:0]
 	for i := 0; i < len(txt); i++ {
 		switch c := txt[i]; c {
 		case ' ', '\t', '\r', '\n':

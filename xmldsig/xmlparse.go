@@ -47,10 +47,10 @@ type xmlParser struct {
 	// grown one append at a time). An element's children are collected on
 	// pending and attached when its end tag is reached, to a child list of
 	// exactly their number; its attributes likewise on pendingAttrs.
-	// Slab sizes, from counts in the input: elements ≤ end tags ("</")
-	// and empty-element tags ("/>"), texts about half the elements,
-	// attributes ≤ occurrences of =" and ='. A slab that runs out is
-	// followed by another.
+	// Slab sizes, from counts of single bytes in the input (bytes.Count
+	// of one byte is vectorised): an element has two '<' unless it is
+	// empty (a few are), texts are about half the elements, attributes
+	// fewer than the '='. A slab that runs out is followed by another.
 	estElems, estAttrs int
 	elems              []etree.Element
 	texts              []etree.CharData
@@ -144,8 +144,8 @@ func (p *xmlParser) fail(format string, args ...any) error {
 // removes them anyway; compact() still has to run for the rest).
 func parseXML(b []byte, compactForm bool) (*etree.Document, error) {
 	p := &xmlParser{b: b, compact: compactForm,
-		estElems: bytes.Count(b, []byte("</")) + bytes.Count(b, []byte("/>")) + 1,
-		estAttrs: bytes.Count(b, []byte(`="`)) + bytes.Count(b, []byte(`='`))}
+		estElems: bytes.Count(b, []byte{'<'})*9/16 + 2,
+		estAttrs: bytes.Count(b, []byte{'='})}
 	d := etree.NewDocument()
 	if hasPrefix(b, "<?xml") && len(b) > 5 && isSpace(b[5]) {
 		if err := p.xmlDecl(d); err != nil {
@@ -237,16 +237,16 @@ func (p *xmlParser) xmlDecl(d *etree.Document) error {
 		}
 		switch want {
 		case "version":
-			if v != "1.0" {
+			if string(v) != "1.0" {
 				return p.fail("XML declaration: version %q, only 1.0 is supported", v)
 			}
 		case "encoding":
 			// xmlsafe has already refused anything but UTF-8.
-			if v == "" {
+			if len(v) == 0 {
 				return p.fail("XML declaration: empty encoding")
 			}
 		case "standalone":
-			if v != "yes" && v != "no" {
+			if string(v) != "yes" && string(v) != "no" {
 				return p.fail("XML declaration: standalone %q", v)
 			}
 		}
@@ -260,9 +260,9 @@ func (p *xmlParser) xmlDecl(d *etree.Document) error {
 	return nil
 }
 
-func (p *xmlParser) declValue() (string, error) {
+func (p *xmlParser) declValue() ([]byte, error) {
 	if p.i >= len(p.b) || (p.b[p.i] != '"' && p.b[p.i] != '\'') {
-		return "", p.fail("XML declaration: expected a quoted value")
+		return nil, p.fail("XML declaration: expected a quoted value")
 	}
 	q := p.b[p.i]
 	p.i++
@@ -270,14 +270,14 @@ func (p *xmlParser) declValue() (string, error) {
 	for p.i < len(p.b) && p.b[p.i] != q {
 		c := p.b[p.i]
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
-			return "", p.fail("XML declaration: bad character in value")
+			return nil, p.fail("XML declaration: bad character in value")
 		}
 		p.i++
 	}
 	if p.i >= len(p.b) {
-		return "", p.fail("XML declaration: unterminated value")
+		return nil, p.fail("XML declaration: unterminated value")
 	}
-	v := string(p.b[start:p.i])
+	v := p.b[start:p.i]
 	p.i++
 	return v, nil
 }
