@@ -130,20 +130,28 @@ func parseTreeValidating(data []byte, vs *xsd.Stream) (*node, error, error) {
 	sc := validator.NewScanner(data)
 	type binding struct{ prefix, uri string }
 	var (
-		ns    []binding
-		marks []int
-		stack []*node
-		texts [][]byte // character data per open element (buffers reused)
-		root  *node
+		nsBuf    [16]binding
+		marksBuf [32]int
+		stackBuf [32]*node
+		textsBuf [32][]byte
+		ns       = nsBuf[:0]
+		marks    = marksBuf[:0]
+		stack    = stackBuf[:0]
+		texts    = textsBuf[:0] // character data per open element (buffers reused)
+		root     *node
 		// Nodes are allocated in chunks and listed in document order;
-		// the kids slices are cut from one array at the end.
-		slab  []node
-		nodes []*node
+		// the kids slices are cut from one array at the end. Attribute
+		// lists are cut from attrSlab.
+		slab     []node
+		nodes    []*node
+		attrSlab []nodeAttr
 	)
-	// Every element has an end tag or is self-closing.
-	if est := bytes.Count(data, []byte("</")) + bytes.Count(data, []byte("/>")); est < 4096 {
-		slab = make([]node, 0, est+1)
-		nodes = make([]*node, 0, est+1)
+	// Every element has an end tag or is self-closing: most have two '<'
+	// (bytes.Count of one byte is vectorised); a slab that runs out is
+	// followed by another.
+	if est := bytes.Count(data, []byte{'<'})*9/16 + 2; est < 4096 {
+		slab = make([]node, 0, est)
+		nodes = make([]*node, 0, est)
 	}
 	lookup := func(prefix string) (string, bool) {
 		for i := len(ns) - 1; i >= 0; i-- {
@@ -224,6 +232,14 @@ func parseTreeValidating(data []byte, vs *xsd.Stream) (*node, error, error) {
 			var ok bool
 			if n.ns, ok = lookup(prefix); !ok {
 				return fail(line, curPath()+"/"+n.qname(), "undeclared namespace prefix "+strconv.Quote(prefix))
+			}
+			if len(attrs) > 0 {
+				if cap(attrSlab)-len(attrSlab) < len(attrs) {
+					attrSlab = make([]nodeAttr, 0, max(8, len(attrs)))
+				}
+				l := len(attrSlab)
+				attrSlab = attrSlab[:l+len(attrs)]
+				n.attrs = attrSlab[l:l:l+len(attrs)]
 			}
 			for _, a := range attrs {
 				if a.Name.Space == "xmlns" || (a.Name.Space == "" && a.Name.Local == "xmlns") {
