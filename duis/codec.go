@@ -239,7 +239,7 @@ func parseTreeValidating(data []byte, vs *xsd.Stream) (*node, error, error) {
 				}
 				l := len(attrSlab)
 				attrSlab = attrSlab[:l+len(attrs)]
-				n.attrs = attrSlab[l:l:l+len(attrs)]
+				n.attrs = attrSlab[l : l : l+len(attrs)]
 			}
 			for _, a := range attrs {
 				if a.Name.Space == "xmlns" || (a.Name.Space == "" && a.Name.Local == "xmlns") {
