@@ -455,8 +455,9 @@ func (s *Scanner) scanPI(first bool) error {
 // checkDecl checks version (1.0), encoding and standalone of the XML
 // declaration, in that order.
 func (s *Scanner) checkDecl(body []byte) error {
-	type pa struct{ name, value string }
-	var pas []pa
+	type pa struct{ name, value []byte }
+	var pasBuf [4]pa
+	pas := pasBuf[:0]
 	for {
 		body = bytes.TrimLeft(body, " \t\r\n")
 		if len(body) == 0 {
@@ -466,7 +467,7 @@ func (s *Scanner) checkDecl(body []byte) error {
 		if eq < 0 {
 			return s.errf("malformed XML declaration")
 		}
-		name := string(bytes.TrimRight(body[:eq], " \t\r\n"))
+		name := bytes.TrimRight(body[:eq], " \t\r\n")
 		rest := bytes.TrimLeft(body[eq+1:], " \t\r\n")
 		if len(rest) == 0 || (rest[0] != '"' && rest[0] != '\'') {
 			return s.errf("malformed XML declaration")
@@ -475,31 +476,31 @@ func (s *Scanner) checkDecl(body []byte) error {
 		if end < 0 {
 			return s.errf("malformed XML declaration")
 		}
-		pas = append(pas, pa{name, string(rest[1 : 1+end])})
+		pas = append(pas, pa{name, rest[1 : 1+end]})
 		body = rest[2+end:]
 		if len(body) > 0 && !isWS(body[0]) {
 			return s.errf("malformed XML declaration")
 		}
 	}
 	i := 0
-	if i >= len(pas) || pas[i].name != "version" || pas[i].value != "1.0" {
+	if i >= len(pas) || string(pas[i].name) != "version" || string(pas[i].value) != "1.0" {
 		return s.errf("XML declaration: version 1.0 required")
 	}
 	i++
-	if i < len(pas) && pas[i].name == "encoding" {
-		if !bytes.EqualFold([]byte(pas[i].value), []byte("UTF-8")) {
-			return s.errf("XML declaration: encoding " + strconv.Quote(pas[i].value) + " is not supported (UTF-8 only)")
+	if i < len(pas) && string(pas[i].name) == "encoding" {
+		if !bytes.EqualFold(pas[i].value, []byte("UTF-8")) {
+			return s.errf("XML declaration: encoding " + strconv.Quote(string(pas[i].value)) + " is not supported (UTF-8 only)")
 		}
 		i++
 	}
-	if i < len(pas) && pas[i].name == "standalone" {
-		if v := pas[i].value; v != "yes" && v != "no" {
+	if i < len(pas) && string(pas[i].name) == "standalone" {
+		if v := pas[i].value; string(v) != "yes" && string(v) != "no" {
 			return s.errf("XML declaration: bad standalone value")
 		}
 		i++
 	}
 	if i != len(pas) {
-		return s.errf("XML declaration: unexpected " + strconv.Quote(pas[i].name))
+		return s.errf("XML declaration: unexpected " + strconv.Quote(string(pas[i].name)))
 	}
 	return nil
 }
