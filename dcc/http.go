@@ -77,6 +77,29 @@ func (h *Handler) log() *slog.Logger {
 }
 
 // ServeHTTP implements http.Handler.
+// readBody is io.ReadAll, with the buffer sized by the request's
+// Content-Length when it declares one within the limit (io.ReadAll starts
+// at 512 bytes and grows, copying, to the size of a signed request).
+func readBody(r io.Reader, contentLength int64) ([]byte, error) {
+	if contentLength <= 0 || contentLength > MaxRequestBytes {
+		return io.ReadAll(r)
+	}
+	b := make([]byte, 0, contentLength+1) // +1: EOF is read without growing
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)] // more than declared: grow as io.ReadAll does
+		}
+	}
+}
+
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ep, ok := endpointPaths[r.URL.Path]
 	if !ok {
@@ -92,7 +115,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "unsupported media type: want application/xml", http.StatusUnsupportedMediaType)
 		return
 	}
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxRequestBytes))
+	data, err := readBody(http.MaxBytesReader(w, r.Body, MaxRequestBytes), r.ContentLength)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
