@@ -31,7 +31,9 @@ func TestReadBody(t *testing.T) {
 		}
 	}
 	// A failing reader: the same error and bytes as io.ReadAll.
-	failing := func() io.Reader { return io.MultiReader(bytes.NewReader(body[:50]), iotest.ErrReader(errors.New("boom"))) }
+	failing := func() io.Reader {
+		return io.MultiReader(bytes.NewReader(body[:50]), iotest.ErrReader(errors.New("boom")))
+	}
 	want, werr := io.ReadAll(failing())
 	for _, cl := range []int64{-1, 10, 50, 51, 1000} {
 		got, err := readBody(failing(), cl)
