@@ -248,12 +248,28 @@ type requestMeta struct {
 	ScheduleID string `json:"scheduleId,omitempty"`
 }
 
+// plainJSON reports whether json.Marshal writes s as it is between quotes:
+// printable ASCII without the characters it escapes (" \ and the HTML
+// ones < > &).
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20 || c > 0x7E, c == '"', c == '\\', c == '<', c == '>', c == '&':
+			return false
+		}
+	}
+	return true
+}
+
 // marshal returns json.Marshal(m), byte for byte, without reflection: the
 // signed request it holds is base64-encoded straight into the output (the
 // reflective encoder cost ≈ 9 µs a request). The strings are few and short
 // and go through json.Marshal, for its escaping.
 func (m requestMeta) marshal() []byte {
 	str := func(b []byte, s string) []byte {
+		if plainJSON(s) {
+			return append(append(append(b, '"'), s...), '"')
+		}
 		q, _ := json.Marshal(s) // a string always marshals
 		return append(b, q...)
 	}

@@ -45,3 +45,23 @@ func TestMetaMarshal(t *testing.T) {
 		}
 	}
 }
+
+// TestPlainJSON: a string plainJSON accepts is what json.Marshal writes
+// between its quotes (every byte value tried).
+func TestPlainJSON(t *testing.T) {
+	n := 0
+	for c := 0; c < 256; c++ {
+		s := "a" + string([]byte{byte(c)}) + "b"
+		if !plainJSON(s) {
+			continue
+		}
+		n++
+		want, _ := json.Marshal(s)
+		if string(want) != `"`+s+`"` {
+			t.Errorf("byte %#x: json.Marshal writes %s", c, want)
+		}
+	}
+	if n != 95-5 { // printable ASCII but " \ < > &
+		t.Errorf("%d bytes plain, want 90", n)
+	}
+}
