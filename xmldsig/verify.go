@@ -97,11 +97,11 @@ func Verify(doc []byte, opts VerifyOptions) (*Result, error) {
 	}
 
 	// Signature value over SignedInfo.
-	r := new(big.Int).SetBytes(sig.value[:32])
-	s := new(big.Int).SetBytes(sig.value[32:])
-	ok = checkSignedInfo(sig.signedInfo, cert.PublicKey, r, s)
+	var derBuf [derSignatureMax]byte
+	der := derSignature(derBuf[:0], sig.value)
+	ok = checkSignedInfo(sig.signedInfo, cert.PublicKey, der)
 	if !ok && opts.Compat && !stripped && compact(sig.signedInfo) {
-		ok = checkSignedInfo(sig.signedInfo, cert.PublicKey, r, s)
+		ok = checkSignedInfo(sig.signedInfo, cert.PublicKey, der)
 		res.Compat = ok
 	}
 	if !ok {
@@ -132,9 +132,52 @@ func Verify(doc []byte, opts VerifyOptions) (*Result, error) {
 	return res, nil
 }
 
-func checkSignedInfo(si *etree.Element, pub *ecdsa.PublicKey, r, s *big.Int) bool {
+// checkSignedInfo verifies der (from derSignature; nil never verifies)
+// over the exclusive C14N of si.
+func checkSignedInfo(si *etree.Element, pub *ecdsa.PublicKey, der []byte) bool {
 	h := signedInfoDigest(si)
-	return ecdsa.Verify(pub, h[:], r, s)
+	return der != nil && ecdsa.VerifyASN1(pub, h[:], der)
+}
+
+const derSignatureMax = 2 + 2*(2+33)
+
+// derSignature appends to dst the ASN.1 DER ECDSA-Sig-Value of r||s (two
+// 32-byte big-endian integers), as ecdsa.Verify encodes r and s before it
+// calls ecdsa.VerifyASN1 (SEQUENCE of two minimal positive INTEGERs); nil
+// when r or s is zero, which ecdsa.Verify refuses. It saves Verify the
+// big.Int values and the cryptobyte builder.
+func derSignature(dst, rs []byte) []byte {
+	r, s := rs[:len(rs)/2], rs[len(rs)/2:]
+	for len(r) > 0 && r[0] == 0 {
+		r = r[1:]
+	}
+	for len(s) > 0 && s[0] == 0 {
+		s = s[1:]
+	}
+	if len(r) == 0 || len(s) == 0 {
+		return nil
+	}
+	integer := func(b, v []byte) []byte {
+		n := len(v)
+		if v[0]&0x80 != 0 {
+			n++
+		}
+		b = append(b, 0x02, byte(n))
+		if v[0]&0x80 != 0 {
+			b = append(b, 0)
+		}
+		return append(b, v...)
+	}
+	body := len(r) + len(s) + 4
+	if r[0]&0x80 != 0 {
+		body++
+	}
+	if s[0]&0x80 != 0 {
+		body++
+	}
+	dst = append(dst, 0x30, byte(body))
+	dst = integer(dst, r)
+	return integer(dst, s)
 }
 
 // parseSignature checks the Signature against the profile and extracts its values.
