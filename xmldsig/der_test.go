@@ -78,3 +78,52 @@ func TestDERSignature(t *testing.T) {
 		}
 	}
 }
+
+// TestRSFromDER: rsFromDER gives the bytes ecdsa.Sign's r and s fill, for
+// signatures from ecdsa.SignASN1 and for hand-made DER.
+func TestRSFromDER(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(der []byte) {
+		t.Helper()
+		var want struct{ R, S *big.Int }
+		rest, err := asn1.Unmarshal(der, &want)
+		var rs [64]byte
+		ok := rsFromDER(rs[:], der)
+		wantOK := err == nil && len(rest) == 0 && want.R.Sign() >= 0 && want.S.Sign() >= 0 && want.R.BitLen() <= 256 && want.S.BitLen() <= 256
+		if ok != wantOK {
+			t.Fatalf("%x: ok %v, want %v", der, ok, wantOK)
+		}
+		if ok {
+			var w [64]byte
+			want.R.FillBytes(w[:32])
+			want.S.FillBytes(w[32:])
+			if rs != w {
+				t.Fatalf("%x: %x, want %x", der, rs, w)
+			}
+		}
+	}
+	for i := 0; i < 300; i++ {
+		h := sha256.Sum256([]byte{byte(i), byte(i >> 8)})
+		der, err := ecdsa.SignASN1(rand.Reader, key, h[:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(der)
+	}
+	for _, r := range []*big.Int{big.NewInt(0), big.NewInt(1), big.NewInt(0x80), new(big.Int).Lsh(big.NewInt(1), 255), new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 256), big.NewInt(1))} {
+		der, err := asn1.Marshal(struct{ R, S *big.Int }{r, big.NewInt(5)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(der)
+	}
+	for _, der := range [][]byte{{}, {0x30}, {0x30, 0}, {0x30, 3, 2, 1, 1}, {0x30, 6, 2, 1, 1, 2, 1, 1, 0}, {0x31, 6, 2, 1, 1, 2, 1, 1}, {0x30, 6, 2, 1, 1, 2, 2, 1}} {
+		var rs [64]byte
+		if rsFromDER(rs[:], der) {
+			t.Fatalf("%x accepted", der)
+		}
+	}
+}

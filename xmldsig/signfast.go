@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"slices"
 	"strings"
 	"sync"
@@ -321,13 +322,14 @@ func signFast(doc []byte, key *ecdsa.PrivateKey, cert *smki.Certificate) (out []
 	hs.Write(t.si[1])
 	var h [sha256.Size]byte
 	hs.Sum(h[:0])
-	r, s, err := ecdsa.Sign(rand.Reader, key, h[:])
+	der, err := ecdsa.SignASN1(rand.Reader, key, h[:])
 	if err != nil {
 		return nil, true, err
 	}
 	var rs [signatureValueSize]byte
-	r.FillBytes(rs[:32])
-	s.FillBytes(rs[32:])
+	if !rsFromDER(rs[:], der) {
+		return nil, true, errors.New("invalid ASN.1 from SignASN1") // as ecdsa.Sign
+	}
 	var valueBuf [88]byte
 	value := base64.StdEncoding.AppendEncode(valueBuf[:0], rs[:])
 	out = make([]byte, 0, len(doc)+len(t.sig[0])+len(t.sig[1])+len(t.sig[2])+len(digest)+len(value))
@@ -339,4 +341,37 @@ func signFast(doc []byte, key *ecdsa.PrivateKey, cert *smki.Certificate) (out []
 	out = append(out, t.sig[2]...)
 	out = append(out, doc[end:]...)
 	return out, true, nil
+}
+
+// rsFromDER writes the two INTEGERs of a DER ECDSA-Sig-Value (what
+// ecdsa.SignASN1 returns) into rs as two right-aligned big-endian halves,
+// the bytes r.FillBytes and s.FillBytes give after ecdsa.Sign (which
+// parses the same DER into big.Ints). ok is false for anything but a
+// SEQUENCE of two non-negative INTEGERs that fit.
+func rsFromDER(rs, der []byte) bool {
+	if len(der) < 2 || der[0] != 0x30 || int(der[1]) != len(der)-2 || der[1] >= 0x80 {
+		return false
+	}
+	b := der[2:]
+	half := len(rs) / 2
+	for k := 0; k < 2; k++ {
+		if len(b) < 2 || b[0] != 0x02 || b[1] >= 0x80 || int(b[1]) > len(b)-2 || b[1] == 0 {
+			return false
+		}
+		v := b[2 : 2+int(b[1])]
+		b = b[2+int(b[1]):]
+		if v[0]&0x80 != 0 {
+			return false // negative
+		}
+		for len(v) > 0 && v[0] == 0 {
+			v = v[1:]
+		}
+		if len(v) > half {
+			return false
+		}
+		dst := rs[k*half : (k+1)*half]
+		clear(dst)
+		copy(dst[half-len(v):], v)
+	}
+	return len(b) == 0
 }
