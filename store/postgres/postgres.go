@@ -71,7 +71,6 @@ func Open(ctx context.Context, dsn string, opts Options) (*sqlcore.Store, error)
 		ForUpdate:  " FOR UPDATE",
 		SkipLocked: " FOR UPDATE SKIP LOCKED",
 		Greatest:   "GREATEST",
-		LastID:     "lastval()",
 		LockKey:    "SELECT pg_advisory_xact_lock(hashtext(?::text))",
 	}
 	sub, _ := fs.Sub(migrations, "migrations")

@@ -11,7 +11,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/opendcc/opendcc/store"
-	"github.com/opendcc/opendcc/store/internal/sqlcore"
 	"github.com/opendcc/opendcc/store/postgres"
 	"github.com/opendcc/opendcc/store/storetest"
 )
@@ -87,7 +86,7 @@ func TestReopenAndIsolation(t *testing.T) {
 		t.Fatal(err)
 	}
 	var n int
-	if err := postgres.Pool(s).QueryRow(ctx, "SELECT COUNT(*) FROM schema_migrations").Scan(&n); err != nil || n != 2 {
+	if err := postgres.Pool(s).QueryRow(ctx, "SELECT COUNT(*) FROM schema_migrations").Scan(&n); err != nil || n != 1 {
 		t.Fatalf("schema_migrations: %d %v", n, err)
 	}
 	other := open(t)
@@ -96,69 +95,5 @@ func TestReopenAndIsolation(t *testing.T) {
 	}
 	if _, err := postgres.Open(ctx, dsn(), postgres.Options{Schema: "bad; drop"}); err == nil {
 		t.Fatal("bad schema name accepted")
-	}
-}
-
-// countDocs counts the rows of the document tables.
-func countDocs(t testing.TB, s store.Store) (metas, payloads int) {
-	err := postgres.Pool(s.(*sqlcore.Store)).QueryRow(context.Background(),
-		"SELECT (SELECT COUNT(*) FROM request_meta), (SELECT COUNT(*) FROM outbox_payload)").Scan(&metas, &payloads)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return metas, payloads
-}
-
-func TestDocumentsDeleted(t *testing.T) { storetest.RunDocumentsDeleted(t, open, countDocs) }
-
-// TestMigrateDocuments: a schema made by migration 0001 alone, holding
-// requests and outbox messages with their documents inside the rows, is
-// migrated on Open and reads back the same.
-func TestMigrateDocuments(t *testing.T) {
-	reachable(t)
-	ctx := context.Background()
-	schema := fmt.Sprintf("opendcc_test_%d_%08x", os.Getpid(), rand.Uint32())
-	t.Cleanup(func() { postgres.DropSchema(context.Background(), dsn(), schema) })
-	conn, err := pgx.Connect(ctx, dsn())
-	if err != nil {
-		t.Fatal(err)
-	}
-	script, err := os.ReadFile("migrations/0001_init.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{"CREATE SCHEMA " + schema, "SET search_path TO " + schema, string(script),
-		"CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
-		"INSERT INTO schema_migrations VALUES (1, '0001_init.sql', 0)"} {
-		if _, err := conn.Exec(ctx, q, pgx.QueryExecModeSimpleProtocol); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, st := range storetest.V1Rows() {
-		q, n := "", 0
-		for _, c := range st.Query {
-			if c == '?' {
-				n++
-				q += fmt.Sprintf("$%d", n)
-				continue
-			}
-			q += string(c)
-		}
-		if _, err := conn.Exec(ctx, q, st.Args...); err != nil {
-			t.Fatal(q, err)
-		}
-	}
-	conn.Close(ctx)
-	s, err := postgres.Open(ctx, dsn(), postgres.Options{Schema: schema})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	storetest.CheckMigrated(t, s, countDocs)
-	var n int
-	err = postgres.Pool(s).QueryRow(ctx, `SELECT COUNT(*) FROM information_schema.columns
-		WHERE table_schema = $1 AND table_name = 'requests' AND column_name = 'meta'`, schema).Scan(&n)
-	if err != nil || n != 0 {
-		t.Fatalf("requests.meta still there: %d %v", n, err)
 	}
 }

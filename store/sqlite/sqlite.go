@@ -98,7 +98,7 @@ func Open(ctx context.Context, path string, opts Options) (*sqlcore.Store, error
 	}
 	// Only this store writes the file (one writer connection): users may be
 	// cached.
-	d := &sqlcore.Dialect{Name: "sqlite", Greatest: "max", LastID: "last_insert_rowid()", CacheUsers: true}
+	d := &sqlcore.Dialect{Name: "sqlite", Greatest: "max", CacheUsers: true}
 	sub, _ := fs.Sub(migrations, "migrations")
 	if err := sqlcore.Migrate(ctx, d, b, sub, func(ctx context.Context, q sqlcore.Querier, script string) error {
 		_, err := q.(dbq).e.ExecContext(ctx, script) // unprepared: several statements

@@ -3,7 +3,6 @@ package sqlite_test
 import (
 	"bufio"
 	"context"
-	"database/sql"
 	"fmt"
 	"os"
 	"os/exec"
@@ -15,7 +14,6 @@ import (
 	"time"
 
 	"github.com/opendcc/opendcc/store"
-	"github.com/opendcc/opendcc/store/internal/sqlcore"
 	"github.com/opendcc/opendcc/store/sqlite"
 	"github.com/opendcc/opendcc/store/storetest"
 )
@@ -76,7 +74,7 @@ func TestReopen(t *testing.T) {
 		t.Fatalf("journal_mode %q %v", mode, err)
 	}
 	var n int
-	if err := w.QueryRow("SELECT COUNT(*) FROM schema_migrations").Scan(&n); err != nil || n != 2 {
+	if err := w.QueryRow("SELECT COUNT(*) FROM schema_migrations").Scan(&n); err != nil || n != 1 {
 		t.Fatalf("schema_migrations: %d %v", n, err)
 	}
 }
@@ -199,60 +197,5 @@ func TestCrashSafety(t *testing.T) {
 		}
 		t.Logf("round %d: killed after %d reported commits; %d requests on reopen, integrity ok", round, last, c)
 		s.Close()
-	}
-}
-
-// countDocs counts the rows of the document tables.
-func countDocs(t testing.TB, s store.Store) (metas, payloads int) {
-	w, _ := sqlite.DB(s.(*sqlcore.Store))
-	if err := w.QueryRow("SELECT (SELECT COUNT(*) FROM request_meta), (SELECT COUNT(*) FROM outbox_payload)").Scan(&metas, &payloads); err != nil {
-		t.Fatal(err)
-	}
-	return metas, payloads
-}
-
-func TestDocumentsDeleted(t *testing.T) { storetest.RunDocumentsDeleted(t, open, countDocs) }
-
-// TestMigrateDocuments: a database made by migration 0001 alone, holding
-// requests and outbox messages with their documents inside the rows, is
-// migrated on Open and reads back the same.
-func TestMigrateDocuments(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "v1.db")
-	db, err := sql.Open("sqlite", "file:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	script, err := os.ReadFile("migrations/0001_init.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{string(script),
-		"CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
-		"INSERT INTO schema_migrations VALUES (1, '0001_init.sql', 0)"} {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, st := range storetest.V1Rows() {
-		if _, err := db.Exec(st.Query, st.Args...); err != nil {
-			t.Fatal(st.Query, err)
-		}
-	}
-	db.Close()
-	s, err := sqlite.Open(ctx, path, sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	storetest.CheckMigrated(t, s, countDocs)
-	w, _ := sqlite.DB(s)
-	var n int
-	if err := w.QueryRow("SELECT COUNT(*) FROM pragma_table_info('requests') WHERE name = 'meta'").Scan(&n); err != nil || n != 0 {
-		t.Fatalf("requests.meta still there: %d %v", n, err)
-	}
-	var check string
-	if err := w.QueryRow("PRAGMA integrity_check").Scan(&check); err != nil || check != "ok" {
-		t.Fatalf("integrity_check: %q %v", check, err)
 	}
 }

@@ -42,7 +42,6 @@ func Run(t *testing.T, open Opener) {
 		{"Outbox", testOutbox},
 		{"OutboxLeases", testOutboxLeases},
 		{"OutboxConcurrentClaims", testOutboxConcurrentClaims},
-		{"Documents", testDocuments},
 		{"Holds", testHolds},
 		{"Transactions", testTransactions},
 		{"TransactionsConcurrent", testTransactionsConcurrent},

@@ -58,12 +58,6 @@ type Dialect struct {
 	SkipLocked string
 	// Greatest is the two-argument maximum function.
 	Greatest string
-	// LastID is the expression for the key that the last INSERT of the
-	// connection (session) generated: last_insert_rowid() in SQLite (the
-	// rowid of an INTEGER PRIMARY KEY), lastval() in PostgreSQL (the last
-	// nextval of the session: an identity column's). The documents' seq
-	// (see requests.go) goes into their row with it.
-	LastID string
 	// LockKey, if set, is a statement taking one text argument that takes a
 	// transaction-scoped lock on it (PostgreSQL advisory lock).
 	LockKey string

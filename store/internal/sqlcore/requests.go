@@ -4,94 +4,14 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/opendcc/opendcc/eui"
 	"github.com/opendcc/opendcc/store"
 )
 
-// Documents. The large write-once documents, a request's meta and an
-// outbox message's payload, are kept apart from their rows, which later
-// UPDATEs rewrite (migrations 0002_documents.sql): in request_meta and
-// outbox_payload, keyed by an increasing integer (seq) that the row holds
-// (meta_seq, payload_seq; 0 = none: an empty document is not stored).
-// A document is inserted with its row, in the same transaction, just
-// before it (the row takes its seq from Dialect.LastID: no RETURNING, whose
-// result set costs more than the insert in SQLite), never updated, and
-// deleted with its row.
-// The rows stay small, many to a page, so that an UPDATE in a group commit
-// shares its page with its neighbours instead of rewriting a page of its
-// own, and the documents are appended at the end of their table.
-//
-// The readers fetch the document with a scalar subquery (docCol), which
-// works in SELECT and in UPDATE … RETURNING, in SQLite and PostgreSQL alike.
-
-// docCol is the column expression reading the document of the row of
-// table whose key is in column ref.
-func docCol(docTable, col, table, ref string) string {
-	return `(SELECT d.` + col + ` FROM ` + docTable + ` d WHERE d.seq = ` + table + `.` + ref + `)`
-}
-
-// insertDoc stores a document, unless it is empty, and returns the
-// expression that the row's insert, the next statement, takes the
-// document's seq from: Dialect.LastID, or 0 when nothing was stored.
-func (r *repos) insertDoc(ctx context.Context, q Querier, docTable, col string, doc []byte) (string, error) {
-	if len(doc) == 0 {
-		return "0", nil
-	}
-	_, err := r.exec(ctx, q, `INSERT INTO `+docTable+`(`+col+`) VALUES (?)`, doc)
-	return r.d.LastID, err
-}
-
-// dropDoc deletes the document that insertDoc stored when its row could
-// not be inserted (a duplicate: the row's insert, which did nothing, left
-// Dialect.LastID as it was).
-func (r *repos) dropDoc(ctx context.Context, q Querier, docTable, seq string) error {
-	if seq == "0" {
-		return nil
-	}
-	_, err := r.exec(ctx, q, `DELETE FROM `+docTable+` WHERE seq = `+seq)
-	return err
-}
-
-// docChunk is the number of seqs deleteDocs deletes per statement (the
-// statement text is always the same: it is prepared once).
-const docChunk = 64
-
-var docIn = "(?" + strings.Repeat(", ?", docChunk-1) + ")"
-
-// deleteDocs deletes the documents seqs (zeros are skipped).
-func (r *repos) deleteDocs(ctx context.Context, q Querier, docTable string, seqs []int64) error {
-	args := make([]any, 0, docChunk)
-	flush := func() error {
-		if len(args) == 0 {
-			return nil
-		}
-		for len(args) < docChunk {
-			args = append(args, int64(0)) // no document has seq 0
-		}
-		_, err := r.exec(ctx, q, `DELETE FROM `+docTable+` WHERE seq IN `+docIn, args...)
-		args = args[:0]
-		return err
-	}
-	for _, s := range seqs {
-		if s == 0 {
-			continue
-		}
-		args = append(args, s)
-		if len(args) == docChunk {
-			if err := flush(); err != nil {
-				return err
-			}
-		}
-	}
-	return flush()
-}
-
-// requestCols are the columns scanRequest reads (meta from request_meta).
-var requestCols = `id, originator, target, counter, srv, command_variant, role, gbcs, execute_at, state, outcome, response,
-	deadline, accepted_at, sent_at, finished_at, ` + docCol("request_meta", "meta", "requests", "meta_seq")
+const requestCols = `id, originator, target, counter, srv, command_variant, role, gbcs, execute_at, state, outcome, response,
+	deadline, accepted_at, sent_at, finished_at, meta`
 
 func scanRequest(row Row) (store.Request, error) {
 	var q store.Request
@@ -122,29 +42,17 @@ func (r *repos) InsertRequest(ctx context.Context, q store.Request) error {
 	if acc.IsZero() {
 		acc = time.Now()
 	}
-	return r.atomic(ctx, func(tx Querier) error {
-		seq, err := r.insertDoc(ctx, tx, "request_meta", "meta", q.Meta)
-		if err != nil {
-			return err
-		}
-		n, err := r.exec(ctx, tx, `INSERT INTO requests(id, originator, target, counter, srv, command_variant, role, gbcs, execute_at,
-			state, outcome, response, deadline, accepted_at, sent_at, finished_at, meta_seq)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'accepted', '', ?, ?, ?, 0, 0, `+seq+`) ON CONFLICT DO NOTHING`,
-			q.ID, euiStr(q.Originator), euiStr(q.Target), EncCounter(q.Counter), q.SRV, q.CommandVariant, string(q.Role), blob(q.GBCS),
-			ns(q.ExecuteAt), blob(nil), ns(q.Deadline), ns(acc))
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			// Taken: the document goes too (the caller's transaction may
-			// commit after ErrExists).
-			if err := r.dropDoc(ctx, tx, "request_meta", seq); err != nil {
-				return err
-			}
-			return fmt.Errorf("%w: request %s", store.ErrExists, q.ID)
-		}
-		return nil
-	})
+	n, err := r.exec(ctx, r.w, `INSERT INTO requests(`+requestCols+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'accepted', '', ?, ?, ?, 0, 0, ?) ON CONFLICT DO NOTHING`,
+		q.ID, euiStr(q.Originator), euiStr(q.Target), EncCounter(q.Counter), q.SRV, q.CommandVariant, string(q.Role), blob(q.GBCS),
+		ns(q.ExecuteAt), blob(nil), ns(q.Deadline), ns(acc), blob(q.Meta))
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("%w: request %s", store.ErrExists, q.ID)
+	}
+	return nil
 }
 
 func (r *repos) GetRequest(ctx context.Context, id string) (store.Request, error) {
@@ -232,9 +140,8 @@ func (r *repos) CountByState(ctx context.Context) (map[store.RequestState]int, e
 
 // ---------------------------------------------------------------- outbox
 
-// outboxCols are the columns scanOutbox reads (payload from outbox_payload).
-var outboxCols = `id, recipient, url, kind, request_id, ` + docCol("outbox_payload", "payload", "outbox", "payload_seq") + `,
-	attempts, next_attempt, created_at, expires_at, delivered_at, last_error, lease_owner, lease_until`
+const outboxCols = `id, recipient, url, kind, request_id, payload, attempts, next_attempt, created_at, expires_at, delivered_at,
+	last_error, lease_owner, lease_until`
 
 func scanOutbox(row Row) (store.OutboxMessage, error) {
 	var m store.OutboxMessage
@@ -265,21 +172,10 @@ func (r *repos) Enqueue(ctx context.Context, m store.OutboxMessage) (bool, error
 	if m.ExpiresAt.IsZero() {
 		m.ExpiresAt = m.CreatedAt.Add(store.DefaultOutboxRetention)
 	}
-	var n int64
-	err := r.atomic(ctx, func(tx Querier) error {
-		seq, err := r.insertDoc(ctx, tx, "outbox_payload", "payload", m.Payload)
-		if err != nil {
-			return err
-		}
-		n, err = r.exec(ctx, tx, `INSERT INTO outbox(id, recipient, url, kind, request_id, payload_seq, attempts, next_attempt, created_at,
-			expires_at) VALUES (?, ?, ?, ?, ?, `+seq+`, 0, ?, ?, ?) ON CONFLICT DO NOTHING`,
-			m.ID, euiStr(m.Recipient), m.URL, m.Kind, m.RequestID, ns(m.NextAttempt), ns(m.CreatedAt), ns(m.ExpiresAt))
-		if err == nil && n == 0 {
-			err = r.dropDoc(ctx, tx, "outbox_payload", seq) // already there: nothing changes
-		}
-		return err
-	})
-	return err == nil && n == 1, err
+	n, err := r.exec(ctx, r.w, `INSERT INTO outbox(id, recipient, url, kind, request_id, payload, attempts, next_attempt, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?) ON CONFLICT DO NOTHING`,
+		m.ID, euiStr(m.Recipient), m.URL, m.Kind, m.RequestID, blob(m.Payload), ns(m.NextAttempt), ns(m.CreatedAt), ns(m.ExpiresAt))
+	return n == 1, err
 }
 
 func (r *repos) GetMessage(ctx context.Context, id string) (store.OutboxMessage, error) {
@@ -365,24 +261,8 @@ func (r *repos) Undelivered(ctx context.Context, recipient eui.EUI64, now time.T
 }
 
 func (r *repos) Purge(ctx context.Context, now time.Time) (int, error) {
-	n := 0
-	err := r.atomic(ctx, func(tx Querier) error {
-		rows, err := r.query(ctx, tx, `DELETE FROM outbox WHERE expires_at <= ? RETURNING payload_seq`, ns(now))
-		seqs, err := collect(rows, err, func(row Row) (int64, error) {
-			var seq int64
-			err := row.Scan(&seq)
-			return seq, err
-		})
-		if err != nil {
-			return err
-		}
-		n = len(seqs)
-		return r.deleteDocs(ctx, tx, "outbox_payload", seqs)
-	})
-	if err != nil {
-		return 0, err
-	}
-	return n, nil
+	n, err := r.exec(ctx, r.w, `DELETE FROM outbox WHERE expires_at <= ?`, ns(now))
+	return int(n), err
 }
 
 func (r *repos) Stats(ctx context.Context, now time.Time) (store.OutboxStats, error) {
