@@ -76,7 +76,6 @@ func (h *Handler) log() *slog.Logger {
 	return slog.Default()
 }
 
-// ServeHTTP implements http.Handler.
 // readBody is io.ReadAll, with the buffer sized by the request's
 // Content-Length when it declares one within the limit (io.ReadAll starts
 // at 512 bytes and grows, copying, to the size of a signed request).
@@ -100,6 +99,7 @@ func readBody(r io.Reader, contentLength int64) ([]byte, error) {
 	}
 }
 
+// ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ep, ok := endpointPaths[r.URL.Path]
 	if !ok {
