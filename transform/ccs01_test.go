@@ -244,27 +244,9 @@ func TestCCS01Sim(t *testing.T) {
 			t.Fatalf("device_type %x", m.Content[70:72])
 		}
 		sec := gbcs.NewSecurity(f.KeyStore(), 0)
-		if err := sec.WrapMAC(m); err != nil {
-			t.Fatal(err)
-		}
-		raw, err := m.Marshal()
-		if err != nil {
-			t.Fatal(err)
-		}
-		out, err := f.Deliver(raw)
-		if err != nil {
-			t.Fatalf("CHF refused CCS01: %v", err)
-		}
-		resp, err := gbcs.Parse(out)
-		if err != nil {
-			t.Fatal(err)
-		}
+		resp, n := deliverToSim(t, f, sec, m, "CHF: CCS01")
 		if err := sec.VerifyMAC(resp); err != nil {
 			t.Fatalf("response MAC: %v", err)
-		}
-		n, err := payload.Decode(resp.MessageCode, resp.Content, payload.Options{})
-		if err != nil {
-			t.Fatal(err)
 		}
 		var res []uint64
 		for _, s := range n.Child("response-specs").Children {
