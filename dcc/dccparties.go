@@ -105,10 +105,10 @@ func (p *Pipeline) partyCommand(ctx context.Context, tx store.Repos, acc *Accept
 		}
 	}
 	// The answer may come until the deadline after the execution time (a
-	// DSP-pattern future-dated request is sent then); the record goes a day
-	// after that.
+	// DSP-pattern future-dated request is sent then; a cancellation is sent
+	// and answered now); the record goes a day after that.
 	start := now
-	if acc.Execute.After(now) {
+	if acc.Execute.After(now) && !acc.Cancellation() {
 		start = acc.Execute
 	}
 	id := partyCommandID(m.Originator, m.OriginatorCounter)

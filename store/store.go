@@ -7,16 +7,29 @@
 // the benchmark figures.
 //
 // Times are stored with nanosecond precision in UTC; the zero time.Time means
-// "unset" and round-trips as such. EUI-64s are stored in their bare 16-digit
+// "unset" and round-trips as such. Times after MaxTime (2262-04-11, the end
+// of int64 nanoseconds) are stored as MaxTime, and times before MinTime as
+// MinTime: DUIS uses 3000-12-31 for "far in the future", and the DCC keeps
+// some records until 9999-12-31; saturating keeps their order against every
+// other time, where wrapping would not (3000-12-31 would become 1831 and be
+// due at once). EUI-64s are stored in their bare 16-digit
 // upper-case form.
 package store
 
 import (
 	"context"
 	"errors"
+	"math"
 	"time"
 
 	"github.com/opendcc/opendcc/eui"
+)
+
+// MaxTime and MinTime bound the times a store keeps exactly (see the
+// package comment).
+var (
+	MaxTime = time.Unix(0, math.MaxInt64).UTC()
+	MinTime = time.Unix(0, math.MinInt64).UTC()
 )
 
 // Errors returned (possibly wrapped) by every implementation; test with

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/opendcc/opendcc/client"
+	"github.com/opendcc/opendcc/dcc"
 	"github.com/opendcc/opendcc/duis"
 	"github.com/opendcc/opendcc/eui"
 	"github.com/opendcc/opendcc/server"
@@ -91,5 +92,37 @@ func TestFutureDatedTimeout(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	if n := h.count(isE30); n != 1 {
 		t.Errorf("%d E30 responses, want 1", n)
+	}
+}
+
+// TestFarFutureHolds: records the DCC keeps "for ever" (a hub's HAN record,
+// released 9999-12-31) and the routing of the Transitional CoS party's
+// answer to a 6.23 cancellation (ExecutionDateTime 3000-12-31) outlive the
+// hold scans. Stored times used to wrap beyond 2262 (3000-12-31 became
+// 1831), so the first scan deleted them: 8.12.1 then found no HAN record,
+// and a 6.23 answer arriving after the scan got E21 (a CI failure).
+func TestFarFutureHolds(t *testing.T) {
+	h := newHarness(t, func(c *server.Config) { c.DeviceDeadline = time.Second })
+	ctx := context.Background()
+	for _, name := range []string{"CCS07_8.9_SUCCESS_REQUEST_DUIS.XML", "CS02bSupplierByTransCoS_6.23_CANCELLATION_SUCCESS_REQUEST_DUIS.XML"} {
+		if res := h.send(h.template(name)); res.Ack.Code != "I99" || res.Final == nil || res.Final.Code != "I0" {
+			t.Fatalf("%s: ack %s final %+v", name, res.Ack.Code, res.Final)
+		}
+	}
+	time.Sleep(2500 * time.Millisecond) // two hold scans, past the device deadline
+	chf := eui.MustParse("00-DB-12-34-56-78-90-A2")
+	if _, err := dcc.HANBackupOf(ctx, h.s.Store, chf); err != nil {
+		t.Fatalf("the HAN record of %s after two hold scans: %v", chf, err)
+	}
+	parties, err := h.s.Store.Holds().ListHolds(ctx, store.HoldFilter{Kind: "party-command"})
+	if err != nil || len(parties) != 1 {
+		t.Fatalf("party-command holds after two scans: %+v, %v", parties, err)
+	}
+	// a cancellation is answered now: its routing goes a day after the deadline
+	if rel := time.Until(parties[0].ReleaseAt); rel < 23*time.Hour || rel > 25*time.Hour {
+		t.Errorf("the 6.23 cancellation's routing is released in %s, want a day and its deadline", rel)
+	}
+	if res := h.send(h.template("CCS03_8.12.1_SUCCESS_REQUEST_DUIS.XML")); res.Final == nil || res.Final.Code != "I0" {
+		t.Fatalf("8.12.1 Restore HAN Device Log from the kept record: ack %s final %+v", res.Ack.Code, res.Final)
 	}
 }

@@ -986,6 +986,47 @@ func testHolds(t *testing.T, s store.Store) {
 	wantBool(t, ok, err, true)
 	ok, err = hs.CancelHold(ctx, "H2")
 	wantBool(t, ok, err, false)
+	testFarTimes(t, s)
+}
+
+// testFarTimes: times beyond int64 nanoseconds (DUIS's 3000-12-31, the
+// DCC's 9999-12-31 "never") keep their order: a hold released then is not
+// due now, and reads back as store.MaxTime. UnixNano wraps 3000-12-31 to
+// 1831, which released such holds at once.
+func testFarTimes(t *testing.T, s store.Store) {
+	hs := s.Holds()
+	for i, at := range []time.Time{time.Date(3000, 12, 31, 0, 0, 0, 0, time.UTC), time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)} {
+		id := fmt.Sprintf("far%d", i)
+		ok, err := hs.PutHold(ctx, store.Hold{ID: id, Kind: "far", ReleaseAt: at})
+		wantBool(t, ok, err, true)
+		got, err := hs.GetHold(ctx, id)
+		must(t, err)
+		if !got.ReleaseAt.Equal(store.MaxTime) {
+			t.Errorf("release %v reads back as %v, want %v", at, got.ReleaseAt, store.MaxTime)
+		}
+	}
+	cl, err := hs.ClaimHolds(ctx, "far", time.Date(2262, 1, 1, 0, 0, 0, 0, time.UTC), time.Minute, 10)
+	must(t, err)
+	if len(cl) != 0 {
+		t.Fatalf("far-future holds claimed in 2262: %+v", cl)
+	}
+	long := store.Hold{ID: "long-ago", Kind: "far", ReleaseAt: time.Date(1066, 10, 14, 0, 0, 0, 0, time.UTC)}
+	ok, err := hs.PutHold(ctx, long)
+	wantBool(t, ok, err, true)
+	cl, err = hs.ClaimHolds(ctx, "far", T0, time.Minute, 10)
+	must(t, err)
+	if len(cl) != 1 || cl[0].ID != "long-ago" || !cl[0].ReleaseAt.Equal(store.MinTime) {
+		t.Fatalf("the hold due since 1066: %+v", cl)
+	}
+	rq := s.Requests()
+	r := NewRequest(9, 9)
+	r.ExecuteAt = time.Date(3000, 12, 31, 0, 0, 0, 0, time.UTC)
+	must(t, rq.InsertRequest(ctx, r))
+	got, err := rq.GetRequest(ctx, r.ID)
+	must(t, err)
+	if !got.ExecuteAt.Equal(store.MaxTime) {
+		t.Errorf("execution time %v reads back as %v", r.ExecuteAt, got.ExecuteAt)
+	}
 }
 
 // ---------------------------------------------------------------- transactions

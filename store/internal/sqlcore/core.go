@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -196,9 +197,16 @@ func (r *repos) lock(ctx context.Context, q Querier, key string) error {
 
 // ---------------------------------------------------------------- encoding
 
+// ns is a time's column value: Unix nanoseconds, 0 for the zero time,
+// saturated at store.MaxTime and store.MinTime (UnixNano would wrap).
 func ns(t time.Time) int64 {
-	if t.IsZero() {
+	switch {
+	case t.IsZero():
 		return 0
+	case t.After(store.MaxTime):
+		return math.MaxInt64
+	case t.Before(store.MinTime):
+		return math.MinInt64
 	}
 	return t.UnixNano()
 }
