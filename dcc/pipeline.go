@@ -99,6 +99,9 @@ type Pipeline struct {
 	// the send side the answered half of the pipeline falls behind the
 	// intake under load.
 	DeviceWorkers int
+	// QueueResponses puts every device response on the bus before it is
+	// finished (see Receive); default: finished as it arrives.
+	QueueResponses bool
 	// MaxInFlight bounds the requests sent and not yet answered before
 	// the HTTP intake waits (up to admitWait) for room: backpressure, so
 	// that under overload the acknowledgements slow down instead of the
@@ -117,15 +120,17 @@ type Pipeline struct {
 	roomMu   sync.Mutex
 	room     chan struct{} // closed when in-flight requests drop below MaxInFlight
 	wake     chan struct{}
-	fast     chan struct{}                   // bounds the direct posts in flight
-	urls     sync.Map                        // eui.EUI64 → cachedURL
-	direct   chan struct{}                   // bounds the direct sends in flight
-	runCtx   atomic.Pointer[context.Context] // set while running
-	pending  sync.Map                        // pendingKey → store.Request sent by this process, not finished
-	npending atomic.Int64
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
-	subs     []bus.Subscription
+	fast     chan struct{} // bounds the direct posts in flight
+	urls     sync.Map      // eui.EUI64 → cachedURL
+	direct   chan struct{} // bounds the direct sends in flight
+	// receiving bounds the device responses Receive finishes directly.
+	receiving chan struct{}
+	runCtx    atomic.Pointer[context.Context] // set while running
+	pending   sync.Map                        // pendingKey → store.Request sent by this process, not finished
+	npending  atomic.Int64
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	subs      []bus.Subscription
 	// gos runs the direct sends and posts on kept goroutines (their grown
 	// stacks reused; see gopool).
 	gos gopool.Pool
@@ -463,6 +468,7 @@ func (p *Pipeline) Start(ctx context.Context) error {
 	runCtx, cancel := context.WithCancel(context.Background())
 	p.cancel = cancel
 	p.direct = make(chan struct{}, 4*p.Workers)
+	p.receiving = make(chan struct{}, p.DeviceWorkers)
 	for _, c := range []struct {
 		name, subject string
 		h             bus.Handler
@@ -649,11 +655,50 @@ func (p *Pipeline) publishSend(ctx context.Context, m sendMsg) error {
 	return err
 }
 
-// Receive takes a GBCS message from the WAN (a device response or alert)
-// and stores it durably on the bus for processing.
+// Receive takes a GBCS message from the WAN. A device response is
+// finished at once, in the caller's goroutine, while the pipeline runs and
+// fewer than DeviceWorkers are being finished this way; an alert, a
+// response that finds the workers busy and one whose finishing fails (a
+// store error) is stored durably on the bus and processed (and retried)
+// from there.
+//
+// The response's durable record is the finished request, committed before
+// Receive returns; a crash before that loses the response as the WAN might,
+// and its request gets E21 at its deadline: nothing accepted is lost, and
+// the hop through the bus (a durable publish, a delivery and an
+// acknowledgement per request) is saved. Alerts have no other record, so
+// they always go through the bus.
 func (p *Pipeline) Receive(ctx context.Context, raw []byte) error {
+	if p.finishNow(raw) {
+		return nil
+	}
 	_, _, err := p.Bus.Publish(ctx, subjectDevice, raw)
 	return err
+}
+
+// finishNow finishes a device response directly (see Receive); false: it
+// goes through the bus.
+func (p *Pipeline) finishNow(raw []byte) bool {
+	rc := p.runCtx.Load()
+	if p.QueueResponses || rc == nil || (*rc).Err() != nil {
+		return false
+	}
+	m, err := gbcs.Parse(raw)
+	if err != nil || m.Kind() != gbcs.KindResponse {
+		return false
+	}
+	select {
+	case p.receiving <- struct{}{}:
+	default:
+		return false
+	}
+	err = p.fromDeviceResponse(*rc, m, raw)
+	<-p.receiving
+	if err != nil {
+		p.log().Warn("finishing a device response failed; queued for retry", "err", err)
+		return false
+	}
+	return true
 }
 
 func (p *Pipeline) handleSend(ctx context.Context, m bus.Msg) {
@@ -909,6 +954,13 @@ func (p *Pipeline) fromDevice(ctx context.Context, raw []byte) error {
 		p.log().Warn("dropping a device message that is not a response or alert", "kind", m.Kind().String())
 		return nil
 	}
+	return p.fromDeviceResponse(ctx, m, raw)
+}
+
+// fromDeviceResponse finishes the request a parsed device response
+// answers (see fromDevice).
+func (p *Pipeline) fromDeviceResponse(ctx context.Context, m *gbcs.Message, raw []byte) error {
+	var err error
 	orig, counter := m.Recipient, m.OriginatorCounter
 	if m.HasSupplementaryRemotePartyCounter {
 		orig, counter = m.SupplementaryRemoteParty, m.SupplementaryRemotePartyCounter

@@ -67,8 +67,16 @@ var payloadRE = regexp.MustCompile(`<sr:GBCSPayload>([^<]*)<`)
 // system: a non-critical read (I99, then a signed I0 whose GBCS response
 // verifies with the device's key), the critical two-step (CV 4 Pre-Command,
 // signed by the User, CV 5), a tampered Signed Pre-Command (refused), and
-// an unreachable comms hub (E20).
+// an unreachable comms hub (E20); with the device responses finished as
+// they arrive (the default) and through the bus (--queue-device-responses,
+// also the path of a response that finds the direct workers busy).
 func TestPipelineEndToEnd(t *testing.T) {
+	for _, queued := range []bool{false, true} {
+		t.Run(fmt.Sprintf("queued=%v", queued), func(t *testing.T) { testPipelineEndToEnd(t, queued) })
+	}
+}
+
+func testPipelineEndToEnd(t *testing.T, queued bool) {
 	keys := smki.NewStore()
 	if err := keys.LoadKeystoreJSON(dccboxed.KeystoreJSON); err != nil {
 		t.Fatal(err)
@@ -78,7 +86,7 @@ func TestPipelineEndToEnd(t *testing.T) {
 	defer hs.Close()
 	fast := map[wan.Region]wan.Link{wan.North: {Latency: time.Millisecond}, wan.Central: {Latency: time.Millisecond}, wan.South: {Latency: time.Millisecond}}
 	s, err := Start(context.Background(), Config{DataDir: t.TempDir(), DUISAddr: "127.0.0.1:0", SMKIAddr: "127.0.0.1:0",
-		Profile: "dccboxed", ResponseURL: hs.URL, WANLinks: fast, DeviceDeadline: 3 * time.Second})
+		Profile: "dccboxed", ResponseURL: hs.URL, WANLinks: fast, DeviceDeadline: 3 * time.Second, QueueDeviceResponses: queued})
 	if err != nil {
 		t.Fatal(err)
 	}

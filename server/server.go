@@ -57,6 +57,11 @@ type Config struct {
 	// DeviceDeadline: a sent device request unanswered this long gets E21
 	// (default 30 s).
 	DeviceDeadline time.Duration
+	// QueueDeviceResponses puts every device response on the bus before it
+	// is finished, so that a received response survives a crash (default:
+	// finished as it arrives; a crash then gives its request E21, see
+	// dcc.Pipeline.Receive).
+	QueueDeviceResponses bool
 	// WANLinks overrides the simulated WAN's per-region latency and loss
 	// (default wan.DefaultLinks()).
 	WANLinks map[wan.Region]wan.Link
@@ -234,7 +239,7 @@ func (s *Server) startPipeline(ctx context.Context, cfg Config, signer *dcc.Sign
 	p := &dcc.Pipeline{
 		Store: s.Store, Bus: b, Security: gbcs.NewSecurity(fleet.KeyStore(), 0), ACB: smki.DCCEUI,
 		Transport: tr, Signer: signer, Deadline: deadline, Now: cfg.Now, Log: cfg.Log,
-		Parties: dccParties(s.trust),
+		Parties: dccParties(s.trust), QueueResponses: cfg.QueueDeviceResponses,
 	}
 	p.Metrics = s.metrics
 	tr.recv = p.Receive

@@ -60,6 +60,7 @@ server or cluster instead of the embedded one (docs/storage.md).`,
 	c.Flags().StringVar(&cfg.Profile, "profile", "", `seed data: "dccboxed" (ZAZ1 users, RTDS devices)`)
 	c.Flags().StringVar(&cfg.ResponseURL, "response-url", server.DefaultResponseURL, "Receive Response Service URL of the profile's users (set when they are first seeded)")
 	c.Flags().DurationVar(&cfg.DeviceDeadline, "device-deadline", 30*time.Second, "a device request unanswered this long gets E21")
+	c.Flags().BoolVar(&cfg.QueueDeviceResponses, "queue-device-responses", false, "put every device response on the bus before finishing it (survives a crash; default: finished as it arrives, E21 if the DCC crashes meanwhile)")
 	c.Flags().StringVar(&cfg.Admin.UsersFile, "users", "", "JSON file of DCC Users to load at start (docs/admin.md)")
 	c.Flags().StringVar(&cfg.Admin.Addr, "admin", "127.0.0.1:8090", `listen address of the admin API ("" disables it)`)
 	c.Flags().StringVar(&cfg.Admin.Token, "admin-token", "", "bearer token the admin API requires (default $OPENDCC_ADMIN_TOKEN)")
