@@ -47,7 +47,9 @@ crypto_floor_seconds_per_request (measured here: one ECDSA P-256 verify + two si
 ratio; dcc_cpu_seconds_per_request and dcc_cpu_floor_ratio: the DCC's own part of that CPU, the
 load generator, the Receive Response Service and the simulated devices taken out by their pprof
 labels in a CPU profile of the window (dcc_cpu_share, client_cpu_share, devices_cpu_share), and
-dcc_cores_at_rate, the cores the DCC's part used at the measured rate; then the details: requests posted and answered otherwise (E1003: a counter overtaken by a
+dcc_cores_at_rate, the cores the DCC's part used at the measured rate;
+crypto_floor_all_cores_seconds_per_request (the floor with every core running it at once, as
+under load: a loaded core does less per second) and dcc_cpu_floor_all_cores_ratio; then the details: requests posted and answered otherwise (E1003: a counter overtaken by a
 later one), final response codes, missing finals.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -78,6 +80,7 @@ later one), final response codes, missing finals.`,
 				rep.CPUPerRequest, rep.FloorPerReq, rep.CPUFloorRatio)
 			fmt.Fprintf(w, "dcc_cpu_seconds_per_request %.6f\ndcc_cpu_floor_ratio %.2f\ndcc_cores_at_rate %.2f\ndcc_cpu_share %.3f\nclient_cpu_share %.3f\ndevices_cpu_share %.3f\n",
 				rep.DCCPerRequest, rep.DCCFloorRatio, rep.DCCCoresAtRate, rep.DCCShare, rep.ClientShare, rep.DevicesShare)
+			fmt.Fprintf(w, "crypto_floor_all_cores_seconds_per_request %.6f\ndcc_cpu_floor_all_cores_ratio %.2f\n", rep.FloorAllCores, rep.DCCFloorAllCoresRt)
 			fmt.Fprintf(w, "cpu_window_seconds_per_request %.6f\nconcurrency %d\ngomaxprocs %d\nwindow_seconds %.2f\ndrain_seconds %.2f\n",
 				rep.CPUWindowPerRq, rep.Concurrency, rep.GOMAXPROCS, rep.WindowSeconds, rep.DrainSeconds)
 			fmt.Fprintf(w, "posted %d\nposted_rps %.1f\ncpu_seconds_per_posted %.6f\nhttp_errors %d\nfinals %d\nmissing_finals %d\nfinals_in_window %d\npool_exhausted %v\n",

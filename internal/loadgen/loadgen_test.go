@@ -28,6 +28,7 @@ func TestRun(t *testing.T) {
 		"final_p50_ms": rep.FinalP50ms, "final_p99_ms": rep.FinalP99ms,
 		"cpu_seconds_per_request": rep.CPUPerRequest, "crypto_floor_seconds_per_request": rep.FloorPerReq,
 		"cpu_floor_ratio": rep.CPUFloorRatio, "window_seconds": rep.WindowSeconds,
+		"crypto_floor_all_cores_seconds_per_request": rep.FloorAllCores,
 	} {
 		if v <= 0 {
 			t.Errorf("%s = %v, want > 0", name, v)
