@@ -133,14 +133,14 @@ type Report struct {
 	DCCPerRequest  float64 `json:"dcc_cpu_seconds_per_request"`
 	DCCFloorRatio  float64 `json:"dcc_cpu_floor_ratio"`
 	DCCCoresAtRate float64 `json:"dcc_cores_at_rate"` // DCC CPU per second of the window: cores the DCC used at this rate
+	DCCShare       float64 `json:"dcc_cpu_share"`
+	ClientShare    float64 `json:"client_cpu_share"`
+	DevicesShare   float64 `json:"devices_cpu_share"`
 
 	// The floor with every core busy (CryptoFloorAllCores), as the cores
 	// are under load, and the DCC's CPU against it.
 	FloorAllCores      float64 `json:"crypto_floor_all_cores_seconds_per_request"`
 	DCCFloorAllCoresRt float64 `json:"dcc_cpu_floor_all_cores_ratio"`
-	DCCShare           float64 `json:"dcc_cpu_share"`
-	ClientShare        float64 `json:"client_cpu_share"`
-	DevicesShare       float64 `json:"devices_cpu_share"`
 }
 
 func (o *Options) defaults() {
@@ -596,12 +596,7 @@ func cpuSeconds() float64 {
 // a SHA-256 digest): the fastest of 15 short loops of each, since other
 // work on a shared machine only ever makes a loop slower.
 func CryptoFloor() (verify, sign float64) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		panic(err)
-	}
-	digest := sha256.Sum256([]byte("opendcc crypto floor"))
-	sig, _ := ecdsa.SignASN1(rand.Reader, key, digest[:])
+	key, digest, sig := floorKey()
 	const rounds, per = 15, 20
 	var vs, ss []float64
 	for i := 0; i < rounds; i++ {
@@ -626,15 +621,12 @@ func CryptoFloor() (verify, sign float64) {
 // process CPU per request, the lowest of 5 rounds. On a loaded machine
 // every core is busy, and a core then does less work per second than
 // alone (shared caches, memory bandwidth, frequency, and on a virtual
-// machine its vCPUs may share physical cores): under bench e2e's load the
-// DCC's own ECDSA costs about this, not CryptoFloor's single-core figure.
+// machine its vCPUs may share physical cores), so under bench e2e's load
+// this is nearer than CryptoFloor's one-core figure to what the DCC's own
+// ECDSA costs (which is higher still: it runs between other work, with
+// cold caches).
 func CryptoFloorAllCores() float64 {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		panic(err)
-	}
-	digest := sha256.Sum256([]byte("opendcc crypto floor"))
-	sig, _ := ecdsa.SignASN1(rand.Reader, key, digest[:])
+	key, digest, sig := floorKey()
 	procs := runtime.GOMAXPROCS(0)
 	const rounds, per = 5, 40
 	best := math.Inf(1)
@@ -658,6 +650,21 @@ func CryptoFloorAllCores() float64 {
 		best = min(best, (cpuSeconds()-c0)/float64(procs*per))
 	}
 	return best
+}
+
+// floorKey is a fresh P-256 key, the digest the floors sign and verify,
+// and a signature of it.
+func floorKey() (*ecdsa.PrivateKey, [32]byte, []byte) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		panic(err)
+	}
+	digest := sha256.Sum256([]byte("opendcc crypto floor"))
+	sig, err := ecdsa.SignASN1(rand.Reader, key, digest[:])
+	if err != nil {
+		panic(err)
+	}
+	return key, digest, sig
 }
 
 // addMeters adds n Commissioned ESMEs to the inventory on the profile's
