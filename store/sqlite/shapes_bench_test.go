@@ -60,7 +60,9 @@ func BenchmarkLifecycleShapes(b *testing.B) {
 		args func(i int64) []any
 	}
 	meta, payload, resp := make([]byte, 3600), make([]byte, 2400), make([]byte, 200)
-	id := func(i int64) string { return fmt.Sprintf("90-B3-D5-1F-30-01-00-00:00-DB-12-34-FE-00-%02X-%02X:%d", (i%256)>>8, i%256, i) }
+	id := func(i int64) string {
+		return fmt.Sprintf("90-B3-D5-1F-30-01-00-00:00-DB-12-34-FE-00-%02X-%02X:%d", (i%256)>>8, i%256, i)
+	}
 	variants := []struct {
 		name  string
 		ddl   []string
