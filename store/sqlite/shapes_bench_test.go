@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync/atomic"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/opendcc/opendcc/store"
 	"github.com/opendcc/opendcc/store/internal/sqlcore"
@@ -126,8 +124,7 @@ func BenchmarkLifecycleShapes(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			var ru0 syscall.Rusage
-			syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
+			c0 := storetest.CPUTime()
 			var n atomic.Int64
 			b.SetParallelism(8)
 			b.ResetTimer()
@@ -152,9 +149,7 @@ func BenchmarkLifecycleShapes(b *testing.B) {
 				}
 			})
 			b.StopTimer()
-			var ru1 syscall.Rusage
-			syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
-			cpu := time.Duration(ru1.Utime.Nano() + ru1.Stime.Nano() - ru0.Utime.Nano() - ru0.Stime.Nano())
+			cpu := storetest.CPUTime() - c0
 			b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/op")
 		})
 	}

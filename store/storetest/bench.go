@@ -110,7 +110,7 @@ func benchLifecycle(b *testing.B, s store.Store) {
 	orig := EUI(1)
 	var ctr atomic.Uint64
 	b.SetParallelism(8)
-	c0 := cpuTime()
+	c0 := CPUTime()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
@@ -149,11 +149,11 @@ func benchLifecycle(b *testing.B, s store.Store) {
 		}
 	})
 	b.StopTimer()
-	b.ReportMetric(float64(cpuTime()-c0)/float64(b.N)/1e3, "cpu-µs/op")
+	b.ReportMetric(float64(CPUTime()-c0)/float64(b.N)/1e3, "cpu-µs/op")
 }
 
-// cpuTime is the process's user + system CPU time.
-func cpuTime() time.Duration {
+// CPUTime is the process's user + system CPU time.
+func CPUTime() time.Duration {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
