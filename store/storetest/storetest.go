@@ -43,6 +43,7 @@ func Run(t *testing.T, open Opener) {
 		{"OutboxLeases", testOutboxLeases},
 		{"OutboxConcurrentClaims", testOutboxConcurrentClaims},
 		{"Holds", testHolds},
+		{"FarTimes", testFarTimes},
 		{"Transactions", testTransactions},
 		{"TransactionsConcurrent", testTransactionsConcurrent},
 		{"TransactionsFailingAmongConcurrent", testTransactionsFailingAmongConcurrent},
@@ -986,7 +987,6 @@ func testHolds(t *testing.T, s store.Store) {
 	wantBool(t, ok, err, true)
 	ok, err = hs.CancelHold(ctx, "H2")
 	wantBool(t, ok, err, false)
-	testFarTimes(t, s)
 }
 
 // testFarTimes: times beyond int64 nanoseconds (DUIS's 3000-12-31, the
