@@ -249,8 +249,9 @@ func (p *Pipeline) build(ctx context.Context, tx store.Repos, acc *Accepted, req
 	res, err := transform.BuildResult(req, di, opts)
 	if errors.Is(err, transform.ErrAmbiguous) {
 		// The inventory does not record which GBCS version variants the
-		// device supports; OpenDCC's devices support the newest, the
-		// last of the SRV's candidates (docs/processing.md).
+		// device supports; OpenDCC's devices support them all, and the
+		// DCC sends the newest it can build, the last of the SRV's
+		// candidates with a mapping (docs/processing.md).
 		di.UseCases = ambiguousChoice(acc.SRV, dev)
 		res, err = transform.BuildResult(req, di, opts)
 	}
@@ -283,14 +284,16 @@ func acbCounterKey(acb eui.EUI64) store.CounterKey {
 	return store.CounterKey{Space: "gbcs", Originator: acb}
 }
 
-// ambiguousChoice lists every use case the catalogue names for the SRV;
-// transform picks, of the version variants that apply to the device type,
-// the newest (the one listed last).
+// ambiguousChoice lists the use cases the catalogue names for the SRV that
+// OpenDCC can build; transform picks, of the version variants that apply to
+// the device type, the newest (the one listed last).
 func ambiguousChoice(srv *duis.SRV, dev store.Device) []string {
 	var out []string
 	for _, uc := range srv.GBCSUseCases {
 		for _, n := range strings.Split(uc, "/") {
-			out = append(out, strings.TrimSpace(n))
+			if n = strings.TrimSpace(n); transform.Buildable(n) {
+				out = append(out, n)
+			}
 		}
 	}
 	return out

@@ -193,6 +193,14 @@ func Build(req *duis.Request, dev DeviceInfo, opts Options) (*gbcs.Message, erro
 }
 
 // BuildResult is Build returning the chosen use case and SRV as well.
+// Buildable reports whether OpenDCC has a mapping for the GBCS use case
+// (by name, e.g. "GCS60"): where the device's version variant is unknown,
+// the DCC picks among those it can build (dcc.ambiguousChoice).
+func Buildable(useCase string) bool {
+	_, ok := builders[useCase]
+	return ok
+}
+
 func BuildResult(req *duis.Request, dev DeviceInfo, opts Options) (*Result, error) {
 	if req == nil {
 		return nil, fmt.Errorf("%w: nil request", ErrRequest)
