@@ -114,6 +114,25 @@ func init() {
 		}
 		return c.versioned(cands, "GCS60", "GCS60a")
 	}
+	// 8.8.2 Unjoin (non-critical) on a GSME: CS04B is Method B, the
+	// GSME–GPF pairing (as Join Method B, CS03B, in join.go); every other
+	// device is unjoined from a GSME by CS04AC (Method A or C), as from
+	// the other device types, whose only candidate it is. A device the
+	// inventory does not know is not the GSME's GPF: CS04AC.
+	choosers["8.8.2"] = func(c *ctx, cands []*gbcs.UseCase) (string, error) {
+		if c.dev.Type == GSME && has(cands, "CS04B") {
+			other, err := c.eui("OtherDeviceID")
+			if err != nil {
+				return "", err
+			}
+			if c.opts.OtherDeviceType != nil {
+				if t, ok := c.opts.OtherDeviceType(other); ok && t == GPF {
+					return "CS04B", nil
+				}
+			}
+		}
+		return "CS04AC", nil
+	}
 	choosers["6.2.1"] = func(c *ctx, cands []*gbcs.UseCase) (string, error) {
 		if c.poly() {
 			return "ECS26k", nil

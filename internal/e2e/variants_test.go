@@ -24,3 +24,29 @@ func TestNewestBuildableVariant(t *testing.T) {
 		}
 	}
 }
+
+// TestUnjoinFromGSME: 8.8.2 Unjoin on a GSME has two candidates. A device
+// other than the GSME's GPF is unjoined by CS04AC (Method A or C), which
+// the GSME answers; the GPF would be Method B (CS04B), whose payload no
+// source gives: HTTP 501 with that reason. Both used to answer HTTP 501
+// ("no rule to choose the use case").
+func TestUnjoinFromGSME(t *testing.T) {
+	h := newHarness(t, nil)
+	sec := gbcs.NewSecurity(h.s.Fleet.KeyStore(), 0)
+	tmpl := string(h.template("CS04ACNonCritical_8.8.2_SUCCESS_REQUEST_DUIS.XML"))
+	const gsme = "00-DB-12-34-56-78-90-A1"
+	for _, other := range []string{"00-DB-12-34-56-78-90-A4", "01-02-03-04-05-06-07-08"} { // the PPMID; a device the inventory does not know
+		doc := strings.ReplaceAll(tmpl, "00-DB-12-34-56-78-90-A4:", gsme+":")
+		doc = strings.ReplaceAll(doc, "<sr:OtherDeviceID>01-02-03-04-05-06-07-08<", "<sr:OtherDeviceID>"+other+"<")
+		res, err := h.c.Send(context.Background(), []byte(doc))
+		if !expected("8.8.2 on the GSME", res, err, sec) {
+			t.Errorf("8.8.2 unjoining %s from the GSME: %s %v", other, describe(res, err), err)
+		}
+	}
+	doc := strings.ReplaceAll(tmpl, "00-DB-12-34-56-78-90-A4:", gsme+":")
+	doc = strings.ReplaceAll(doc, "<sr:OtherDeviceID>01-02-03-04-05-06-07-08<", "<sr:OtherDeviceID>00-DB-12-34-56-78-90-A3<")
+	res, err := h.c.Send(context.Background(), []byte(doc))
+	if d := describe(res, err); d != "HTTP 501" || !strings.Contains(err.Error(), "CS04B") {
+		t.Errorf("8.8.2 unjoining the GPF from its GSME: %s %v, want HTTP 501 for CS04B", d, err)
+	}
+}
