@@ -211,6 +211,13 @@ func init() {
 			"Implementation Date/Time (UTCTime)": func(c *ctx, f gbzField) ([]byte, error) { return c.zclExecution(0xFFFFFFFF) },
 		}
 	}
+	// 3.2 restrict access for change of tenancy on the GPF (GCS09): the
+	// Publish Change of Tenancy takes effect at RestrictionDateTime, as
+	// ECS12's change-of-tenancy date on the ESME (sets.go). The annex
+	// writes this field's type "UTCtime".
+	gbzFields["GCS09"] = map[string]gbzResolver{
+		"Implementation Date/Time (UTCtime)": pathField((*ctx).utcAt, "RestrictionDateTime"),
+	}
 	// 1.5 adjust in credit mode (GCS40c): as GCS40a.
 	gbzFields["GCS40c"] = map[string]gbzResolver{"Credit Adjustment Value (INT32)": gbzFields["GCS40a"]["Credit Adjustment Value (INT32)"]}
 	// 2.3 debt (GCS04): components time-based debt 1, 2, payment-based debt.

@@ -50,3 +50,18 @@ func TestUnjoinFromGSME(t *testing.T) {
 		t.Errorf("8.8.2 unjoining the GPF from its GSME: %s %v, want HTTP 501 for CS04B", d, err)
 	}
 }
+
+// TestChangeOfTenancyOnGPF: 3.2 Restrict Access for Change of Tenancy on
+// a GPF is GCS09 (the ESME's is ECS12, the template's): its GBZ
+// Implementation Date/Time is the RestrictionDateTime. It answered HTTP
+// 501 ("GBZ field … has no mapping"); the GPF now answers and the answer
+// verifies.
+func TestChangeOfTenancyOnGPF(t *testing.T) {
+	h := newHarness(t, nil)
+	sec := gbcs.NewSecurity(h.s.Fleet.KeyStore(), 0)
+	doc := strings.ReplaceAll(string(h.template("ECS12_3.2_SUCCESS_REQUEST_DUIS.XML")), "00-DB-12-34-56-78-90-A0:", "00-DB-12-34-56-78-90-A3:")
+	res, err := h.c.Send(context.Background(), []byte(doc))
+	if !expected("3.2 on the GPF", res, err, sec) {
+		t.Fatalf("3.2 on the GPF: %s %v", describe(res, err), err)
+	}
+}
