@@ -218,6 +218,52 @@ func init() {
 	gbzFields["GCS09"] = map[string]gbzResolver{
 		"Implementation Date/Time (UTCtime)": pathField((*ctx).utcAt, "RestrictionDateTime"),
 	}
+	// 1.6 to prepayment on a GSME (GCS03): the annex's GBZ message template
+	// gives the Proposed Payment Control Configuration for each of the four
+	// SuspendDebtEmergency × SuspendDebtDisabled, and the Cut Off Value is
+	// the DisablementThreshold (INT32; 0xFFFFFFFF would leave it unchanged).
+	// ECS03, the ESME's, stays without a mapping: its flags' encoding is in
+	// GBCS 18.2.1 (unsupported.go).
+	gbzFields["GCS03"]["Proposed Payment Control Configuration (BITMAP16)"] = func(c *ctx, f gbzField) ([]byte, error) {
+		flag := func(p string) (bool, error) {
+			v, err := c.need(p)
+			if err != nil {
+				return false, err
+			}
+			switch v {
+			case "true", "1":
+				return true, nil
+			case "false", "0":
+				return false, nil
+			}
+			return false, c.errf("%s %q", p, v)
+		}
+		emergency, err := flag("Prepayment/SuspendDebtEmergency")
+		if err != nil {
+			return nil, err
+		}
+		disabled, err := flag("Prepayment/SuspendDebtDisabled")
+		if err != nil {
+			return nil, err
+		}
+		v := map[[2]bool]uint16{
+			{true, true}:   0b0000010010010111,
+			{true, false}:  0b0000000010010111,
+			{false, true}:  0b0000110010010111,
+			{false, false}: 0b0000100010010111,
+		}[[2]bool{emergency, disabled}]
+		return le16(v), nil
+	}
+	gbzFields["GCS03"]["Cut Off Value (INT32)"] = func(c *ctx, f gbzField) ([]byte, error) {
+		v, err := c.sint("Prepayment/DisablementThreshold", 32)
+		if err != nil {
+			return nil, err
+		}
+		if v == -0x80000000 {
+			return nil, c.errf("Prepayment/DisablementThreshold %d: outside the annex's range ±0x7FFFFFFF", v)
+		}
+		return le32(uint32(int32(v))), nil
+	}
 	// 1.5 adjust in credit mode (GCS40c): as GCS40a.
 	gbzFields["GCS40c"] = map[string]gbzResolver{"Credit Adjustment Value (INT32)": gbzFields["GCS40a"]["Credit Adjustment Value (INT32)"]}
 	// 2.3 debt (GCS04): components time-based debt 1, 2, payment-based debt.

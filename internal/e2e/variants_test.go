@@ -65,3 +65,24 @@ func TestChangeOfTenancyOnGPF(t *testing.T) {
 		t.Fatalf("3.2 on the GPF: %s %v", describe(res, err), err)
 	}
 }
+
+// TestPrepaymentModeOnGSME: 1.6 Update Payment Mode to Prepayment on a
+// GSME is GCS03, whose GBZ payload the annex's message template fixes
+// (the templates only show Credit, GCS02). It answered HTTP 501; the
+// GSME now answers, and the answer verifies. The ESME's ECS03 stays
+// HTTP 501: its flags' encoding is in GBCS 18.2.1, not among the sources.
+func TestPrepaymentModeOnGSME(t *testing.T) {
+	h := newHarness(t, nil)
+	sec := gbcs.NewSecurity(h.s.Fleet.KeyStore(), 0)
+	prepay := "<sr:Prepayment><sr:SuspendDebtDisabled>true</sr:SuspendDebtDisabled><sr:SuspendDebtEmergency>false</sr:SuspendDebtEmergency><sr:DisablementThreshold>-500</sr:DisablementThreshold></sr:Prepayment>"
+	doc := strings.ReplaceAll(string(h.template("GCS02_1.6_IMMEDIATE_SUCCESS_REQUEST_DUIS.XML")), "<sr:Credit/>", prepay)
+	res, err := h.c.Send(context.Background(), []byte(doc))
+	if !expected("1.6 Prepayment on the GSME", res, err, sec) {
+		t.Fatalf("1.6 Prepayment on the GSME: %s %v", describe(res, err), err)
+	}
+	doc = strings.ReplaceAll(string(h.template("ECS02_1.6_IMMEDIATE_SINGLE_SUCCESS_REQUEST_DUIS.XML")), "<sr:Credit/>", prepay)
+	res, err = h.c.Send(context.Background(), []byte(doc))
+	if d := describe(res, err); d != "HTTP 501" || !strings.Contains(err.Error(), "ECS03 not supported") {
+		t.Errorf("1.6 Prepayment on the ESME: %s %v, want HTTP 501 for ECS03", d, err)
+	}
+}
