@@ -20,8 +20,10 @@ var dccBoxedUsers = []struct {
 	roles []store.Role
 }{
 	// The test supplier also acts as an Other User: the DCC Boxed templates
-	// send 9.1 (an OU service) as this user.
-	{"90-B3-D5-1F-30-01-00-00", "GITTESTSUPPLIER", []store.Role{store.RoleImportSupplier, store.RoleGasSupplier, store.RoleOtherUser}},
+	// send 9.1 (an OU service) as this user. It is the Export Supplier too,
+	// of the ESME's export MPAN: DCC Boxed's one test supplier takes the
+	// export-only services (4.6.2, 6.20.2), which no other ZAZ1 user could.
+	{"90-B3-D5-1F-30-01-00-00", "GITTESTSUPPLIER", []store.Role{store.RoleImportSupplier, store.RoleExportSupplier, store.RoleGasSupplier, store.RoleOtherUser}},
 	{"90-B3-D5-1F-30-03-00-00", "GITTESTSUPPLIER2", []store.Role{store.RoleImportSupplier, store.RoleGasSupplier}},
 	{"90-B3-D5-1F-30-02-00-00", "network operator", []store.Role{store.RoleElectricityDistributor, store.RoleGasTransporter}},
 	{"00-DB-12-34-56-78-00-04", "other user", []store.Role{store.RoleOtherUser}},
@@ -57,8 +59,9 @@ var (
 // Metering points of the profile (made up, well-formed: a 13-digit MPAN and
 // a 10-digit MPRN).
 const (
-	profileMPAN = "1100000000001"
-	profileMPRN = "1000000001"
+	profileMPAN       = "1100000000001"
+	profileExportMPAN = "1100000000002" // the ESME's export metering point
+	profileMPRN       = "1000000001"
 )
 
 func seedDCCBoxed(ctx context.Context, st store.Store, trust *smki.Store, now time.Time, responseURL string) error {
@@ -90,7 +93,7 @@ func seedDCCBoxed(ctx context.Context, st store.Store, trust *smki.Store, now ti
 		since := time.Date(2010, 1, 1, 0, 0, 0, 0, time.UTC)
 		devices := []store.Device{
 			{ID: rtdsCHF, Type: store.DeviceCHF, Status: store.StatusCommissioned, StatusSince: since, CSPRegion: "Central"},
-			{ID: rtdsESME, Type: store.DeviceESME, Status: store.StatusCommissioned, StatusSince: since, CHF: rtdsCHF, ImportMPxN: profileMPAN, ESMEVariant: "A"},
+			{ID: rtdsESME, Type: store.DeviceESME, Status: store.StatusCommissioned, StatusSince: since, CHF: rtdsCHF, ImportMPxN: profileMPAN, ExportMPAN: profileExportMPAN, ESMEVariant: "A"},
 			{ID: rtdsGPF, Type: store.DeviceGPF, Status: store.StatusCommissioned, StatusSince: since, CHF: rtdsCHF},
 			{ID: rtdsGSME, Type: store.DeviceGSME, Status: store.StatusCommissioned, StatusSince: since, CHF: rtdsCHF, GPF: rtdsGPF, ImportMPxN: profileMPRN},
 			{ID: rtdsPPMID, Type: store.DevicePPMID, Status: store.StatusCommissioned, StatusSince: since, CHF: rtdsCHF, Meter: rtdsESME},
@@ -112,6 +115,8 @@ func seedDCCBoxed(ctx context.Context, st store.Store, trust *smki.Store, now ti
 		for _, r := range []store.Registration{
 			{MPxN: profileMPAN, Role: store.RoleImportSupplier, Party: supplier, From: since},
 			{MPxN: profileMPAN, Role: store.RoleElectricityDistributor, Party: netop, From: since},
+			{MPxN: profileExportMPAN, Role: store.RoleExportSupplier, Party: supplier, From: since},
+			{MPxN: profileExportMPAN, Role: store.RoleElectricityDistributor, Party: netop, From: since},
 			{MPxN: profileMPRN, Role: store.RoleGasSupplier, Party: supplier, From: since},
 			{MPxN: profileMPRN, Role: store.RoleGasTransporter, Party: netop, From: since},
 		} {

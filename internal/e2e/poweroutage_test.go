@@ -12,7 +12,7 @@ import (
 
 // TestCommsHubPowerOutage cuts the power of the dccboxed profile's comms
 // hub through the admin API: the network operator registered for the
-// ESME's MPAN gets the DCC Alert AD1 PowerOutageEvent, signed and
+// ESME's MPANs gets the DCC Alert AD1 PowerOutageEvent, signed and
 // schema-valid; the suppliers get the CHF's device alert; a device that is
 // not a CHF and an unknown device are refused with an HTTP status.
 func TestCommsHubPowerOutage(t *testing.T) {
@@ -30,8 +30,15 @@ func TestCommsHubPowerOutage(t *testing.T) {
 	}
 	const chf = "00-DB-12-34-56-78-90-A2"
 	code, out := post(chf, `{"on": false}`)
-	if code != 200 || out["dccAlerts"] != float64(1) {
-		t.Fatalf("power cut: HTTP %d %v, want 200 and 1 DCC alert", code, out)
+	// one per MPAN of the hub's meters (the event names one MPxN): the
+	// ESME's import and export MPANs, both the network operator's
+	if code != 200 || out["dccAlerts"] != float64(2) {
+		t.Fatalf("power cut: HTTP %d %v, want 200 and 2 DCC alerts", code, out)
+	}
+	for _, mpan := range []string{"1100000000001", "1100000000002"} {
+		h.waitFor("DCC alert for MPAN "+mpan, func(r *client.Response) bool {
+			return r.Kind == "DCCAlertMessage" && strings.Contains(string(r.Raw), "<sr:MPxN>"+mpan+"<")
+		})
 	}
 	alert := h.waitFor("DCC alert", func(r *client.Response) bool { return r.Kind == "DCCAlertMessage" })
 	raw := string(alert.Raw)

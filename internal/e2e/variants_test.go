@@ -86,3 +86,40 @@ func TestPrepaymentModeOnGSME(t *testing.T) {
 		t.Errorf("1.6 Prepayment on the ESME: %s %v, want HTTP 501 for ECS03", d, err)
 	}
 }
+
+// TestServicesWithoutTemplates: device services for which the template
+// directory has no request (the DCC Boxed set names one for each, held
+// back here), built from the schema: each gets I99 and then an I0 whose
+// device answer verifies. 4.6.2 and 6.20.2 are the Export Supplier's only,
+// which the profile's test supplier is for the ESME's export MPAN.
+func TestServicesWithoutTemplates(t *testing.T) {
+	h := newHarness(t, nil)
+	sec := gbcs.NewSecurity(h.s.Fleet.KeyStore(), 0)
+	const (
+		supplier = "90-B3-D5-1F-30-01-00-00"
+		esme     = "00-DB-12-34-56-78-90-A0"
+		gsme     = "00-DB-12-34-56-78-90-A1"
+		chf      = "00-DB-12-34-56-78-90-A2"
+		gpf      = "00-DB-12-34-56-78-90-A3"
+	)
+	logPeriod := "<sr:ReadLogPeriod><sr:StartDateTime>2015-01-01T00:00:00Z</sr:StartDateTime><sr:EndDateTime>2015-01-08T00:00:00Z</sr:EndDateTime></sr:ReadLogPeriod>"
+	for _, tc := range []struct{ target, sr, srv, body string }{
+		{esme, "4.6", "4.6.2", "<sr:RetrieveExportDailyReadLog>" + logPeriod + "</sr:RetrieveExportDailyReadLog>"},
+		{esme, "6.20", "6.20.2", "<sr:SetDeviceConfigurationExportMPAN><sr:ExportMPAN>1100000000002</sr:ExportMPAN></sr:SetDeviceConfigurationExportMPAN>"},
+		{esme, "4.11", "4.11.2", "<sr:ReadTariffSecondaryElement/>"},
+		{esme, "6.2", "6.2.1", "<sr:ReadDeviceConfigurationVoltage/>"},
+		{esme, "7.1", "7.1", "<sr:EnableSupply/>"},
+		{gsme, "4.1", "4.1.4", "<sr:ReadInstantaneousImportBlockCounters/>"},
+		{gpf, "4.1", "4.1.4", "<sr:ReadInstantaneousImportBlockCounters/>"},
+		{chf, "6.30", "6.30", "<sr:ReadCHFSubGHzConfiguration/>"},
+	} {
+		doc := `<?xml version="1.0" encoding="UTF-8"?>
+<sr:Request xmlns:sr="http://www.dccinterface.co.uk/ServiceUserGateway" schemaVersion="5.4"><sr:Header><sr:RequestID>` +
+			supplier + ":" + tc.target + `:1</sr:RequestID><sr:CommandVariant>1</sr:CommandVariant><sr:ServiceReference>` + tc.sr +
+			`</sr:ServiceReference><sr:ServiceReferenceVariant>` + tc.srv + `</sr:ServiceReferenceVariant></sr:Header><sr:Body>` + tc.body + `</sr:Body></sr:Request>`
+		res, err := h.c.Send(context.Background(), []byte(doc))
+		if !expected(tc.srv, res, err, sec) || res.Final == nil {
+			t.Errorf("%s to %s: %s %v", tc.srv, tc.target, describe(res, err), err)
+		}
+	}
+}
