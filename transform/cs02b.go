@@ -81,6 +81,13 @@ var dccReplacements = map[uint16]dccReplacement{
 		certs: "ReplacementCertificates/", changes: "4"},
 	0x0107: {mode: 7, by: remotePartyRole["TransCoS"], role: 2, floor: "SupplierFloorSeqNumber", topUp: "SupplierPrepaymentTopUpFloorSeqNumber",
 		certs: "SupplierReplacementCertificates/", changes: "6"},
+	// 8.5 Service Opt Out: accessControlBrokerByACB. No RTDS command is
+	// among the sources; built as the network operator's, the other
+	// replacement of a single cell set without a top-up: mode, authorising
+	// and replaced role the code's low octet (4, the ACB's remote party
+	// role), [4] the request's ACBFloorSeqNumber.
+	0x0104: {mode: 4, by: rpACB, role: rpACB, floor: "ACBFloorSeqNumber", topUp: "ACBPrepaymentTopUpFloorSeqNumber",
+		certs: "ReplacementCertificates/", changes: "4"},
 }
 
 // acbParty: the ACB originates the command with Options.ACBCounter.
@@ -113,6 +120,14 @@ func init() {
 		c.dccParty = acbParty
 		return fmt.Sprintf("CS02b#%04X", code), nil
 	}
+	// 8.5 Service Opt Out: the ACB replaces its own cells
+	// (accessControlBrokerByACB 0x0104, the one code the catalogue gives
+	// 8.5); DSP-pattern future dated, as 6.21, so the command carries no
+	// time.
+	choosers["8.5"] = func(c *ctx, cands []*gbcs.UseCase) (string, error) {
+		c.dccParty = acbParty
+		return "CS02b#0104", nil
+	}
 	// 6.23: supplierByTransCoS (RTDS CS02bSupplierByTransCoS 0x0107).
 	choosers["6.23"] = func(c *ctx, cands []*gbcs.UseCase) (string, error) {
 		c.dccParty = transCoSParty
@@ -120,7 +135,7 @@ func init() {
 	}
 }
 
-// cs02bDCC builds the CS02b payload of 6.21 / 6.23 (see dccReplacement).
+// cs02bDCC builds the CS02b payload of 6.21 / 6.23 / 8.5 (see dccReplacement).
 func (c *ctx) cs02bDCC() ([]byte, error) {
 	r, ok := dccReplacements[c.uc.MessageCode]
 	if !ok {
@@ -136,7 +151,7 @@ func (c *ctx) cs02bDCC() ([]byte, error) {
 	var topUp uint64
 	switch {
 	case r.changes == "4" && c.has(r.topUp):
-		return nil, c.errf("%s: the network operator has no prepayment top-up cell", r.topUp)
+		return nil, c.errf("%s: the replaced party has no prepayment top-up cell", r.topUp)
 	case r.changes != "4":
 		if topUp, err = c.uint(r.topUp, 62); err != nil {
 			return nil, err
@@ -180,7 +195,7 @@ func (c *ctx) cs02bDCC() ([]byte, error) {
 			continue
 		}
 		if x.topUp && r.changes == "4" {
-			return nil, c.errf("%s%s: the network operator has no prepayment top-up cell", r.certs, x.el)
+			return nil, c.errf("%s%s: the replaced party has no prepayment top-up cell", r.certs, x.el)
 		}
 		cert, err := c.certificate(r.certs + x.el)
 		if err != nil {

@@ -2,10 +2,14 @@ package e2e
 
 import (
 	"context"
+	"encoding/base64"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/opendcc/opendcc/eui"
 	"github.com/opendcc/opendcc/gbcs"
+	"github.com/opendcc/opendcc/smki"
 )
 
 // TestNewestBuildableVariant: where the inventory does not record a
@@ -121,5 +125,47 @@ func TestServicesWithoutTemplates(t *testing.T) {
 		if !expected(tc.srv, res, err, sec) || res.Final == nil {
 			t.Errorf("%s to %s: %s %v", tc.srv, tc.target, describe(res, err), err)
 		}
+	}
+}
+
+// TestServiceOptOut: 8.5 Service Opt Out is the ACB replacing its own
+// cells on the ESME (CS02b accessControlBrokerByACB, 0x0104), DSP-pattern
+// future dated: held to its ExecutionDateTime, then sent by the ACB. It
+// answered HTTP 501 ("several message codes"). The replacement here is
+// the ACB's own certificates, so that the device keeps answering the DCC.
+func TestServiceOptOut(t *testing.T) {
+	h := newHarness(t, nil)
+	sec := gbcs.NewSecurity(h.s.Fleet.KeyStore(), 0)
+	var ds, ka string
+	for _, c := range h.c.Keystore.ByEUI(eui.MustParse("90-B3-D5-1F-30-00-00-02")) { // the ACB
+		if c.Role != smki.RoleAccessControlBroker {
+			continue
+		}
+		switch c.KeyUsage {
+		case smki.KeyUsageDigitalSignature:
+			ds = base64.StdEncoding.EncodeToString(c.Raw)
+		case smki.KeyUsageKeyAgreement:
+			ka = base64.StdEncoding.EncodeToString(c.Raw)
+		}
+	}
+	if ds == "" || ka == "" {
+		t.Fatal("no ACB certificates in the keystore")
+	}
+	exec := time.Now().Add(2 * time.Second).UTC().Truncate(time.Second)
+	doc := `<?xml version="1.0" encoding="UTF-8"?>
+<sr:Request xmlns:sr="http://www.dccinterface.co.uk/ServiceUserGateway" schemaVersion="5.4"><sr:Header><sr:RequestID>90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:1</sr:RequestID><sr:CommandVariant>1</sr:CommandVariant><sr:ServiceReference>8.5</sr:ServiceReference><sr:ServiceReferenceVariant>8.5</sr:ServiceReferenceVariant></sr:Header><sr:Body><sr:ServiceOptOut><sr:ExecutionDateTime>` +
+		exec.Format("2006-01-02T15:04:05Z") + `</sr:ExecutionDateTime><sr:ACBFloorSeqNumber>0</sr:ACBFloorSeqNumber><sr:ReplacementCertificates><sr:DigitalSigningCertificate>` + ds +
+		`</sr:DigitalSigningCertificate><sr:KeyAgreementCertificate>` + ka + `</sr:KeyAgreementCertificate></sr:ReplacementCertificates><sr:CertificationPathCertificates><sr:Certificate>` + ka +
+		`</sr:Certificate></sr:CertificationPathCertificates><sr:ApplyTimeBasedCPVChecks>false</sr:ApplyTimeBasedCPVChecks></sr:ServiceOptOut></sr:Body></sr:Request>`
+	res, err := h.c.Send(context.Background(), []byte(doc))
+	if !expected("8.5", res, err, sec) || res.Final == nil {
+		t.Fatalf("8.5 Service Opt Out: %s %v", describe(res, err), err)
+	}
+	if time.Now().Before(exec) {
+		t.Errorf("answered before its ExecutionDateTime %s: not held", exec)
+	}
+	raw, _ := base64.StdEncoding.DecodeString(string(payloadRE.FindSubmatch(res.Final.Raw)[1]))
+	if m, err := gbcs.Parse(raw); err != nil || m.MessageCode != 0x0104 || m.Recipient != eui.MustParse("90-B3-D5-1F-30-00-00-02") {
+		t.Errorf("the device's answer: %v, message code %04X to %s, want 0104 to the ACB", err, m.MessageCode, m.Recipient)
 	}
 }
