@@ -88,16 +88,14 @@ func init() {
 				if err != nil {
 					return nil, err
 				}
-				v, err := c.need(fmt.Sprintf("%s[%d]/Value", p, i))
+				v, err := c.boolean(fmt.Sprintf("%s[%d]/Value", p, i))
 				if err != nil {
 					return nil, err
 				}
-				switch v {
-				case "true", "1":
-					on[n] = true
-				default:
+				if !v {
 					return nil, c.unsupported(p + " false: whether it leaves the load unchanged is not in the sources")
 				}
+				on[n] = true
 			}
 			var items []item
 			for n := 1; n <= 5; n++ {

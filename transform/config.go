@@ -189,11 +189,11 @@ func init() {
 	// 0-0:15.1.0.255 a4 execution_time {00:00:00.00, every day} (RTDS).
 	// Switching it off (false) is not shown by the sources.
 	builders["ECS48"] = func(c *ctx) ([]byte, error) {
-		v, err := c.need("DailyTariffBlockCounterMatrixReset")
+		v, err := c.boolean("DailyTariffBlockCounterMatrixReset")
 		if err != nil {
 			return nil, err
 		}
-		if v != "true" && v != "1" {
+		if !v {
 			return nil, c.unsupported("DailyTariffBlockCounterMatrixReset false: the execution_time that switches the reset off is GBCS 18.2.1, not among the sources")
 		}
 		return c.accessRequest(set(22, "0-0:15.1.0.255", 4, array(structure(octets([]byte{0, 0, 0, 0}), octets([]byte{0xFF, 0xFF, 0xFF, 0xFF, 0xFF})))))

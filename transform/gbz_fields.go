@@ -225,24 +225,11 @@ func init() {
 	// ECS03, the ESME's, stays without a mapping: its flags' encoding is in
 	// GBCS 18.2.1 (unsupported.go).
 	gbzFields["GCS03"]["Proposed Payment Control Configuration (BITMAP16)"] = func(c *ctx, f gbzField) ([]byte, error) {
-		flag := func(p string) (bool, error) {
-			v, err := c.need(p)
-			if err != nil {
-				return false, err
-			}
-			switch v {
-			case "true", "1":
-				return true, nil
-			case "false", "0":
-				return false, nil
-			}
-			return false, c.errf("%s %q", p, v)
-		}
-		emergency, err := flag("Prepayment/SuspendDebtEmergency")
+		emergency, err := c.boolean("Prepayment/SuspendDebtEmergency")
 		if err != nil {
 			return nil, err
 		}
-		disabled, err := flag("Prepayment/SuspendDebtDisabled")
+		disabled, err := c.boolean("Prepayment/SuspendDebtDisabled")
 		if err != nil {
 			return nil, err
 		}

@@ -39,6 +39,21 @@ func (c *ctx) uint(path string, bits int) (uint64, error) {
 	return v, nil
 }
 
+// boolean is the xs:boolean at path.
+func (c *ctx) boolean(path string) (bool, error) {
+	s, err := c.need(path)
+	if err != nil {
+		return false, err
+	}
+	switch s {
+	case "true", "1":
+		return true, nil
+	case "false", "0":
+		return false, nil
+	}
+	return false, c.errf("%s %q: not an xs:boolean", path, s)
+}
+
 func (c *ctx) sint(path string, bits int) (int64, error) {
 	s, err := c.need(path)
 	if err != nil {
