@@ -252,11 +252,20 @@ func (c *Client) Send(ctx context.Context, doc []byte) (*Result, error) {
 	}
 	res.SRV = req.srvName
 	res.CommandVariant = req.cv
-	twoStep := req.srv.Critical && (req.cv == 1 || req.cv == 4)
+	// A critical request with its service body (not yet a Signed
+	// Pre-Command) takes the two-step: CV 4, then the Signed Pre-Command as
+	// CV 5 (asked as CV 1 or 4), 6 or 7 (asked as such: the Pre-Command
+	// returned for local delivery, or sent and returned).
+	twoStep := req.srv.Critical && (req.cv == 1 || req.cv == 4 ||
+		(req.cv == 6 || req.cv == 7) && req.body.Tag != "SignedPreCommand")
+	secondCV := 5
+	if req.cv == 6 || req.cv == 7 {
+		secondCV = req.cv
+	}
 
 	// Keep a document its originator signed, unless it must change.
 	signedAlready := false
-	if _, err := xmldsig.Verify(doc, c.requestVerifyOptions(req.id.Originator)); err == nil && !(twoStep && req.cv == 1) && !c.FreshCounter {
+	if _, err := xmldsig.Verify(doc, c.requestVerifyOptions(req.id.Originator)); err == nil && !(twoStep && req.cv != 4) && !c.FreshCounter {
 		signedAlready = true
 	}
 	out := doc
@@ -303,13 +312,13 @@ func (c *Client) Send(ctx context.Context, doc []byte) (*Result, error) {
 			return res, err
 		}
 		res.PreCommand = pre
-		out, err = c.signedPreCommandRequest(req, pre)
+		out, err = c.signedPreCommandRequest(req, pre, secondCV)
 		if err != nil {
 			return res, err
 		}
-		req.cv = 5
-		res.CommandVariant = 5
-		if ack, err = c.post(ctx, 5, out, res); err != nil {
+		req.cv = secondCV
+		res.CommandVariant = secondCV
+		if ack, err = c.post(ctx, secondCV, out, res); err != nil {
 			return res, err
 		}
 	}
@@ -449,11 +458,11 @@ func (c *Client) signPreCommand(ack *Response, req *request) ([]byte, error) {
 	return m.Marshal()
 }
 
-// signedPreCommandRequest is the CV 5 request of the two-step: the same
-// RequestID, SR and SRV, body SignedPreCommand (with the original
-// ExecutionDateTime, if any), signed as the originator.
-func (c *Client) signedPreCommandRequest(req *request, pre []byte) ([]byte, error) {
-	req.hdrCV.SetText("5")
+// signedPreCommandRequest is the second request of the two-step (CV 5, 6
+// or 7): the same RequestID, SR and SRV, body SignedPreCommand (with the
+// original ExecutionDateTime, if any), signed as the originator.
+func (c *Client) signedPreCommandRequest(req *request, pre []byte, cv int) ([]byte, error) {
+	req.hdrCV.SetText(strconv.Itoa(cv))
 	body := req.body.Parent()
 	var exec string
 	for _, e := range req.body.ChildElements() {

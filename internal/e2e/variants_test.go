@@ -169,3 +169,31 @@ func TestServiceOptOut(t *testing.T) {
 		t.Errorf("the device's answer: %v, message code %04X to %s, want 0104 to the ACB", err, m.MessageCode, m.Recipient)
 	}
 }
+
+// TestCriticalLocalDelivery: a critical template asked as CV 6 (the
+// Signed Pre-Command returned for local delivery) or CV 7 (sent and
+// returned) takes the two-step as CV 1 does: CV 4, the User's signature,
+// then the Signed Pre-Command as CV 6 / 7, answered I0 with the command
+// to deliver locally, signed by the User and MACed by the ACB. The client
+// sent such a template as it was, and the DCC refused it (E100: no Signed
+// Pre-Command).
+func TestCriticalLocalDelivery(t *testing.T) {
+	h := newHarness(t, nil)
+	tmpl := string(h.template("ECS43_7.2_SUCCESS_REQUEST_DUIS.XML"))
+	for _, cv := range []string{"6", "7"} {
+		doc := strings.Replace(tmpl, "<sr:CommandVariant>4</sr:CommandVariant>", "<sr:CommandVariant>"+cv+"</sr:CommandVariant>", 1)
+		res, err := h.c.Send(context.Background(), []byte(doc))
+		if err != nil || res.Ack == nil || res.Ack.Code != "I0" || res.CommandVariant != int(cv[0]-'0') || res.PreCommand == nil {
+			t.Fatalf("CV %s: %s %v (CV %d)", cv, describe(res, err), err, res.CommandVariant)
+		}
+		m := payloadRE.FindSubmatch(res.Ack.Raw)
+		if m == nil {
+			t.Fatalf("CV %s: no GBCSPayload to deliver locally:\n%s", cv, res.Ack.Raw)
+		}
+		raw, _ := base64.StdEncoding.DecodeString(string(m[1]))
+		g, err := gbcs.Parse(raw)
+		if err != nil || g.Kind() != gbcs.KindCommand || !g.Signed() || !g.MACHeader {
+			t.Errorf("CV %s: the local command: %v, kind %v, signed %v, MAC %v", cv, err, g.Kind(), g.Signed(), g.MACHeader)
+		}
+	}
+}
