@@ -68,7 +68,8 @@ import (
 // carries no time (RTDS 6.21).
 type dccReplacement struct {
 	mode, by, role int64
-	// floor, topUp, certs: the request's element paths
+	// floor, topUp, certs: the request's element paths (topUp "": the
+	// request has none)
 	floor, topUp, certs string
 	// changes: "4" [4] floor; "45" [4] and [5]; "6" [6]
 	changes string
@@ -86,8 +87,7 @@ var dccReplacements = map[uint16]dccReplacement{
 	// replacement of a single cell set without a top-up: mode, authorising
 	// and replaced role the code's low octet (4, the ACB's remote party
 	// role), [4] the request's ACBFloorSeqNumber.
-	0x0104: {mode: 4, by: rpACB, role: rpACB, floor: "ACBFloorSeqNumber", topUp: "ACBPrepaymentTopUpFloorSeqNumber",
-		certs: "ReplacementCertificates/", changes: "4"},
+	0x0104: {mode: 4, by: rpACB, role: rpACB, floor: "ACBFloorSeqNumber", certs: "ReplacementCertificates/", changes: "4"},
 }
 
 // acbParty: the ACB originates the command with Options.ACBCounter.
@@ -150,7 +150,7 @@ func (c *ctx) cs02bDCC() ([]byte, error) {
 	}
 	var topUp uint64
 	switch {
-	case r.changes == "4" && c.has(r.topUp):
+	case r.changes == "4" && r.topUp != "" && c.has(r.topUp):
 		return nil, c.errf("%s: the replaced party has no prepayment top-up cell", r.topUp)
 	case r.changes != "4":
 		if topUp, err = c.uint(r.topUp, 62); err != nil {

@@ -117,11 +117,7 @@ func TestServicesWithoutTemplates(t *testing.T) {
 		{gpf, "4.1", "4.1.4", "<sr:ReadInstantaneousImportBlockCounters/>"},
 		{chf, "6.30", "6.30", "<sr:ReadCHFSubGHzConfiguration/>"},
 	} {
-		doc := `<?xml version="1.0" encoding="UTF-8"?>
-<sr:Request xmlns:sr="http://www.dccinterface.co.uk/ServiceUserGateway" schemaVersion="5.4"><sr:Header><sr:RequestID>` +
-			supplier + ":" + tc.target + `:1</sr:RequestID><sr:CommandVariant>1</sr:CommandVariant><sr:ServiceReference>` + tc.sr +
-			`</sr:ServiceReference><sr:ServiceReferenceVariant>` + tc.srv + `</sr:ServiceReferenceVariant></sr:Header><sr:Body>` + tc.body + `</sr:Body></sr:Request>`
-		res, err := h.c.Send(context.Background(), []byte(doc))
+		res, err := h.c.Send(context.Background(), requestDoc(supplier, tc.target, tc.sr, tc.srv, tc.body))
 		if !expected(tc.srv, res, err, sec) || res.Final == nil {
 			t.Errorf("%s to %s: %s %v", tc.srv, tc.target, describe(res, err), err)
 		}
@@ -152,12 +148,11 @@ func TestServiceOptOut(t *testing.T) {
 		t.Fatal("no ACB certificates in the keystore")
 	}
 	exec := time.Now().Add(2 * time.Second).UTC().Truncate(time.Second)
-	doc := `<?xml version="1.0" encoding="UTF-8"?>
-<sr:Request xmlns:sr="http://www.dccinterface.co.uk/ServiceUserGateway" schemaVersion="5.4"><sr:Header><sr:RequestID>90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:1</sr:RequestID><sr:CommandVariant>1</sr:CommandVariant><sr:ServiceReference>8.5</sr:ServiceReference><sr:ServiceReferenceVariant>8.5</sr:ServiceReferenceVariant></sr:Header><sr:Body><sr:ServiceOptOut><sr:ExecutionDateTime>` +
-		exec.Format("2006-01-02T15:04:05Z") + `</sr:ExecutionDateTime><sr:ACBFloorSeqNumber>0</sr:ACBFloorSeqNumber><sr:ReplacementCertificates><sr:DigitalSigningCertificate>` + ds +
+	body := `<sr:ServiceOptOut><sr:ExecutionDateTime>` + exec.Format("2006-01-02T15:04:05Z") +
+		`</sr:ExecutionDateTime><sr:ACBFloorSeqNumber>0</sr:ACBFloorSeqNumber><sr:ReplacementCertificates><sr:DigitalSigningCertificate>` + ds +
 		`</sr:DigitalSigningCertificate><sr:KeyAgreementCertificate>` + ka + `</sr:KeyAgreementCertificate></sr:ReplacementCertificates><sr:CertificationPathCertificates><sr:Certificate>` + ka +
-		`</sr:Certificate></sr:CertificationPathCertificates><sr:ApplyTimeBasedCPVChecks>false</sr:ApplyTimeBasedCPVChecks></sr:ServiceOptOut></sr:Body></sr:Request>`
-	res, err := h.c.Send(context.Background(), []byte(doc))
+		`</sr:Certificate></sr:CertificationPathCertificates><sr:ApplyTimeBasedCPVChecks>false</sr:ApplyTimeBasedCPVChecks></sr:ServiceOptOut>`
+	res, err := h.c.Send(context.Background(), requestDoc("90-B3-D5-1F-30-01-00-00", "00-DB-12-34-56-78-90-A0", "8.5", "8.5", body))
 	if !expected("8.5", res, err, sec) || res.Final == nil {
 		t.Fatalf("8.5 Service Opt Out: %s %v", describe(res, err), err)
 	}
@@ -196,4 +191,13 @@ func TestCriticalLocalDelivery(t *testing.T) {
 			t.Errorf("CV %s: the local command: %v, kind %v, signed %v, MAC %v", cv, err, g.Kind(), g.Signed(), g.MACHeader)
 		}
 	}
+}
+
+// requestDoc is an unsigned CV 1 DUIS request of originator to target with
+// the given SR, SRV and body (the client signs it with a fresh counter).
+func requestDoc(originator, target, sr, srv, body string) []byte {
+	return []byte(`<?xml version="1.0" encoding="UTF-8"?>
+<sr:Request xmlns:sr="http://www.dccinterface.co.uk/ServiceUserGateway" schemaVersion="5.4"><sr:Header><sr:RequestID>` +
+		originator + ":" + target + `:1</sr:RequestID><sr:CommandVariant>1</sr:CommandVariant><sr:ServiceReference>` + sr +
+		`</sr:ServiceReference><sr:ServiceReferenceVariant>` + srv + `</sr:ServiceReferenceVariant></sr:Header><sr:Body>` + body + `</sr:Body></sr:Request>`)
 }
