@@ -101,6 +101,28 @@ func BenchmarkLifecycleShapes(b *testing.B) {
 				{{`INSERT INTO j(kind, data) VALUES (2, ?)`, func(i int64) []any { return []any{payload} }}},
 				{{`INSERT INTO j(kind, data) VALUES (3, ?)`, func(i int64) []any { return []any{[]byte("delivered")} }}},
 			}},
+		{"text-pk-update-side-blobs", []string{
+			`CREATE TABLE r (id TEXT PRIMARY KEY, state TEXT, body INTEGER, response BLOB)`,
+			`CREATE TABLE rb (n INTEGER PRIMARY KEY, meta BLOB)`,
+			`CREATE TABLE o (id TEXT PRIMARY KEY, body INTEGER, delivered INTEGER)`,
+			`CREATE TABLE ob (n INTEGER PRIMARY KEY, payload BLOB)`},
+			[][]step{
+				{{`INSERT INTO rb(n, meta) VALUES (?, ?)`, func(i int64) []any { return []any{i, meta} }},
+					{`INSERT INTO r(id, state, body) VALUES (?, 'a', ?)`, func(i int64) []any { return []any{id(i), i} }}},
+				{{`UPDATE r SET state = 'f', response = ? WHERE id = ?`, func(i int64) []any { return []any{resp, id(i)} }},
+					{`INSERT INTO ob(n, payload) VALUES (?, ?)`, func(i int64) []any { return []any{i, payload} }},
+					{`INSERT INTO o(id, body, delivered) VALUES (?, ?, 0)`, func(i int64) []any { return []any{id(i), i} }}},
+				{{`UPDATE o SET delivered = 1 WHERE id = ?`, func(i int64) []any { return []any{id(i)} }}},
+			}},
+		{"text-pk-update-compressed", []string{
+			`CREATE TABLE r (id TEXT PRIMARY KEY, state TEXT, meta BLOB, response BLOB)`,
+			`CREATE TABLE o (id TEXT PRIMARY KEY, payload BLOB, delivered INTEGER)`},
+			[][]step{
+				{{`INSERT INTO r(id, state, meta) VALUES (?, 'a', ?)`, func(i int64) []any { return []any{id(i), meta[:1500]} }}},
+				{{`UPDATE r SET state = 'f', response = ? WHERE id = ?`, func(i int64) []any { return []any{resp, id(i)} }},
+					{`INSERT INTO o(id, payload, delivered) VALUES (?, ?, 0)`, func(i int64) []any { return []any{id(i), payload[:1000]} }}},
+				{{`UPDATE o SET delivered = 1 WHERE id = ?`, func(i int64) []any { return []any{id(i)} }}},
+			}},
 		{"text-pk-update-small-rows", []string{
 			`CREATE TABLE r (id TEXT PRIMARY KEY, state TEXT, meta BLOB, response BLOB)`,
 			`CREATE TABLE o (id TEXT PRIMARY KEY, payload BLOB, delivered INTEGER)`},
