@@ -48,7 +48,7 @@ type receiver struct {
 	docs [][]byte
 }
 
-func newReceiver(t *testing.T) *receiver {
+func newReceiver(t testing.TB) *receiver {
 	r := &receiver{}
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		b, _ := io.ReadAll(req.Body)
@@ -110,7 +110,7 @@ func (r *receiver) count(rid string) int {
 
 // startDCCBoxed starts OpenDCC in-process with the dccboxed profile, 1 ms
 // WAN links and responses delivered to responseURL.
-func startDCCBoxed(t *testing.T, responseURL string) *server.Server {
+func startDCCBoxed(t testing.TB, responseURL string) *server.Server {
 	t.Helper()
 	fast := map[wan.Region]wan.Link{wan.North: {Latency: time.Millisecond}, wan.Central: {Latency: time.Millisecond}, wan.South: {Latency: time.Millisecond}}
 	s, err := server.Start(context.Background(), server.Config{DataDir: t.TempDir(), DUISAddr: "127.0.0.1:0", SMKIAddr: "127.0.0.1:0",
@@ -231,7 +231,7 @@ type keys struct {
 	sec   *gbcs.Security
 }
 
-func loadKeys(t *testing.T) *keys {
+func loadKeys(t testing.TB) *keys {
 	t.Helper()
 	st := smki.NewStore()
 	if err := st.LoadKeystoreJSON(dccboxed.KeystoreJSON); err != nil {
