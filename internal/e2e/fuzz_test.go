@@ -5,10 +5,12 @@ import (
 	"encoding/xml"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -95,6 +97,37 @@ type fuzzEnv struct {
 	verify    xmldsig.VerifyOptions
 	hc        *http.Client
 	counters  counterClock
+
+	mu      sync.Mutex
+	finals  map[string][]byte // canonical RequestID → the first document delivered for it
+	arrived *sync.Cond
+}
+
+// final waits up to d for the first document delivered for rid.
+func (e *fuzzEnv) final(rid string, d time.Duration) []byte {
+	id, err := duis.ParseRequestID(rid)
+	if err != nil {
+		return nil
+	}
+	timer := time.AfterFunc(d, func() {
+		e.mu.Lock()
+		e.arrived.Broadcast()
+		e.mu.Unlock()
+	})
+	defer timer.Stop()
+	deadline := time.Now().Add(d)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for {
+		if b, ok := e.finals[id.Canonical()]; ok {
+			delete(e.finals, id.Canonical())
+			return b
+		}
+		if time.Now().After(deadline) {
+			return nil
+		}
+		e.arrived.Wait()
+	}
 }
 
 type fuzzTemplate struct {
@@ -142,8 +175,22 @@ func newFuzzEnv(f *testing.F) *fuzzEnv {
 
 // start runs the server (once per fuzzing process).
 func (e *fuzzEnv) start(f *testing.F) {
-	sink := newReceiver(f)
-	e.url = strings.TrimRight(startDCCBoxed(f, sink.URL()).DUISURL, "/")
+	e.finals = map[string][]byte{}
+	e.arrived = sync.NewCond(&e.mu)
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		if id, err := duis.ParseRequestID(requestIDOf(b)); err == nil {
+			e.mu.Lock()
+			if _, seen := e.finals[id.Canonical()]; !seen {
+				e.finals[id.Canonical()] = b
+			}
+			e.arrived.Broadcast()
+			e.mu.Unlock()
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	f.Cleanup(sink.Close)
+	e.url = strings.TrimRight(startDCCBoxed(f, sink.URL+"/duis/response").DUISURL, "/")
 	e.keys = loadKeys(f)
 	e.verify = xmldsig.VerifyOptions{Certificates: e.keys.store, Allowance: 5 * 365 * 24 * time.Hour}
 }
@@ -186,6 +233,20 @@ func (e *fuzzEnv) post(t *testing.T, doc []byte, ep uint8) {
 		}
 		if r.Code == "" {
 			t.Fatalf("POST %s: a DUIS response without a ResponseCode: %.400s", path, answer)
+		}
+		// Nothing accepted is lost: an I99 for a device (serviceS) gets its
+		// final outcome, signed, within the device deadline (5 s), unless it
+		// is held to a future execution time. (The I99s of serviceD, 11.1 and
+		// 11.4, are answered by the devices' alerts instead.)
+		if r.Code == "I99" && path == fuzzPaths[0] && !bytes.Contains(doc, []byte("ExecutionDateTime>")) {
+			rid := requestIDOf(doc)
+			fin := e.final(rid, 15*time.Second)
+			if fin == nil {
+				t.Fatalf("POST %s: I99 for %s and no final outcome in 15 s\nrequest: %.2000s", path, rid, doc)
+			}
+			if fr, err := client.ParseResponse(fin, e.verify, nil); err != nil || fr.Code == "" {
+				t.Fatalf("final outcome of %s: not a verified DUIS response (%v): %.400s", rid, err, fin)
+			}
 		}
 	case http.StatusNotImplemented, http.StatusRequestEntityTooLarge:
 	default:
