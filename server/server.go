@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -89,12 +90,15 @@ const DefaultResponseURL = "http://127.0.0.1:8078/duis/response"
 
 // Server is a running OpenDCC.
 type Server struct {
-	Store    store.Store
-	DUISURL  string // http://host:port of the DUIS endpoints
-	SMKIURL  string
-	servers  []*http.Server
-	trust    *smki.Store
-	shutdown []func()
+	Store   store.Store
+	DUISURL string // http://host:port of the DUIS endpoints
+	SMKIURL string
+	servers []*http.Server
+	// closeOnce makes Close idempotent (bench e2e closes the server before
+	// its deferred Close).
+	closeOnce sync.Once
+	trust     *smki.Store
+	shutdown  []func()
 	// Bus is the embedded JetStream of the device pipeline.
 	Bus bus.Bus
 	// Fleet is the simulated devices behind the simulated WAN.
@@ -328,15 +332,18 @@ func (s *Server) serve(addr string, h http.Handler) (string, error) {
 	return "http://" + ln.Addr().String(), nil
 }
 
-// Close stops serving (letting requests in flight finish) and closes the store.
+// Close stops serving (letting requests in flight finish) and closes the
+// store. Later calls do nothing.
 func (s *Server) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	for _, srv := range s.servers {
-		srv.Shutdown(ctx)
-	}
-	for i := len(s.shutdown) - 1; i >= 0; i-- {
-		s.shutdown[i]()
-	}
+	s.closeOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		for _, srv := range s.servers {
+			srv.Shutdown(ctx)
+		}
+		for i := len(s.shutdown) - 1; i >= 0; i-- {
+			s.shutdown[i]()
+		}
+	})
 	return nil
 }

@@ -49,11 +49,18 @@ load generator, the Receive Response Service and the simulated devices taken out
 labels in a CPU profile of the window (dcc_cpu_share, client_cpu_share, devices_cpu_share), and
 dcc_cores_at_rate, the cores the DCC's part used at the measured rate;
 crypto_floor_all_cores_seconds_per_request (the floor with every core running it at once, as
-under load: a loaded core does less per second) and dcc_cpu_floor_all_cores_ratio; then the details: requests posted and answered otherwise (E1003: a counter overtaken by a
+under load: a loaded core does less per second) and dcc_cpu_floor_all_cores_ratio;
+skeleton_hub_cpu_seconds_per_request, dcc_cpu_skeleton_ratio and skeleton_floor_ratio (after the
+load, a hub with none of OpenDCC's work, only the HTTP exchanges, the verify, the two signs and a
+file append, runs --skeleton-requests requests: the least any hub of this flow spends here; 0
+leaves it out); then the details: requests posted and answered otherwise (E1003: a counter overtaken by a
 later one), final response codes, missing finals.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			tuneGC() // as serve does
+			if o.SkeletonRequests == 0 {
+				o.SkeletonRequests = -1 // the flag's 0 is "none"; Options' 0 is the default
+			}
 			if targets != "" {
 				o.Targets = strings.Split(targets, ",")
 			}
@@ -81,6 +88,10 @@ later one), final response codes, missing finals.`,
 			fmt.Fprintf(w, "dcc_cpu_seconds_per_request %.6f\ndcc_cpu_floor_ratio %.2f\ndcc_cores_at_rate %.2f\ndcc_cpu_share %.3f\nclient_cpu_share %.3f\ndevices_cpu_share %.3f\n",
 				rep.DCCPerRequest, rep.DCCFloorRatio, rep.DCCCoresAtRate, rep.DCCShare, rep.ClientShare, rep.DevicesShare)
 			fmt.Fprintf(w, "crypto_floor_all_cores_seconds_per_request %.6f\ndcc_cpu_floor_all_cores_ratio %.2f\n", rep.FloorAllCores, rep.DCCFloorAllCoresRt)
+			if rep.SkeletonHub > 0 {
+				fmt.Fprintf(w, "skeleton_hub_cpu_seconds_per_request %.6f\ndcc_cpu_skeleton_ratio %.2f\nskeleton_floor_ratio %.2f\n",
+					rep.SkeletonHub, rep.DCCSkeletonRatio, rep.SkeletonFloorRatio)
+			}
 			fmt.Fprintf(w, "cpu_window_seconds_per_request %.6f\nconcurrency %d\ngomaxprocs %d\nwindow_seconds %.2f\ndrain_seconds %.2f\n",
 				rep.CPUWindowPerRq, rep.Concurrency, rep.GOMAXPROCS, rep.WindowSeconds, rep.DrainSeconds)
 			fmt.Fprintf(w, "posted %d\nposted_rps %.1f\ncpu_seconds_per_posted %.6f\nhttp_errors %d\nfinals %d\nmissing_finals %d\nfinals_in_window %d\npool_exhausted %v\n",
@@ -95,6 +106,7 @@ later one), final response codes, missing finals.`,
 		},
 	}
 	c.Flags().DurationVar(&o.Duration, "duration", 10*time.Second, "measured window")
+	c.Flags().IntVar(&o.SkeletonRequests, "skeleton-requests", 8000, "requests of the skeleton hub run after the load (0: none)")
 	c.Flags().DurationVar(&o.Warmup, "warmup", 2*time.Second, "load before the window (not measured)")
 	c.Flags().IntVar(&o.Concurrency, "concurrency", 32, "posting workers")
 	c.Flags().StringVar(&targets, "targets", "", "comma-separated device EUIs (default: --meters meters added to the inventory)")

@@ -13,7 +13,9 @@
 // final response arriving at the Receive Response Service), acknowledged
 // requests per second, process CPU (getrusage user+sys) per request, and the
 // crypto floor of a request (one ECDSA P-256 verify for the request's
-// signature, two ECDSA P-256 signs for the I99 and the final response).
+// signature, two ECDSA P-256 signs for the I99 and the final response),
+// and after the load, Skeleton: a hub with none of OpenDCC's work, the
+// least any hub of this flow spends per request here.
 package loadgen
 
 import (
@@ -93,6 +95,10 @@ type Options struct {
 	DataDir string
 	// Log receives the server's log (default: discarded).
 	Log *slog.Logger
+	// SkeletonRequests sizes the Skeleton run made after the load, with
+	// Concurrency posting goroutines, for the DCC's CPU against the least
+	// any hub of this flow spends (default 8,000; negative: none).
+	SkeletonRequests int
 }
 
 // Report is the outcome of Run. Latencies in milliseconds, CPU in seconds.
@@ -141,6 +147,12 @@ type Report struct {
 	// are under load, and the DCC's CPU against it.
 	FloorAllCores      float64 `json:"crypto_floor_all_cores_seconds_per_request"`
 	DCCFloorAllCoresRt float64 `json:"dcc_cpu_floor_all_cores_ratio"`
+	// The skeleton hub's CPU per request (Skeleton, run after the load in
+	// this process: a hub with none of OpenDCC's work), the DCC's CPU
+	// against it, and the skeleton hub's against the floor.
+	SkeletonHub        float64 `json:"skeleton_hub_cpu_seconds_per_request,omitempty"`
+	DCCSkeletonRatio   float64 `json:"dcc_cpu_skeleton_ratio,omitempty"`
+	SkeletonFloorRatio float64 `json:"skeleton_floor_ratio,omitempty"`
 }
 
 func (o *Options) defaults() {
@@ -178,6 +190,9 @@ func (o *Options) defaults() {
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.SkeletonRequests == 0 {
+		o.SkeletonRequests = 8000
 	}
 }
 
@@ -327,6 +342,15 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	rep.FloorVerify, rep.FloorSign = min(rep.FloorVerify, v), min(rep.FloorSign, sg)
 	rep.FloorPerReq = rep.FloorVerify + 2*rep.FloorSign
 	rep.FloorAllCores = min(rep.FloorAllCores, CryptoFloorAllCores())
+	var skel *SkeletonReport
+	if o.SkeletonRequests > 0 {
+		srv.Close() // its background work would count as the skeleton's
+		if skel, err = Skeleton(ctx, SkeletonOptions{Requests: o.SkeletonRequests, Concurrency: o.Concurrency}); err != nil {
+			return nil, fmt.Errorf("loadgen: skeleton: %w", err)
+		}
+		rep.SkeletonHub = skel.Hub
+		rep.SkeletonFloorRatio = skel.Hub / rep.FloorPerReq
+	}
 
 	win := r.reqs[warm:]
 	var ack, fin []float64
@@ -385,6 +409,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			rep.DCCFloorRatio = rep.DCCPerRequest / rep.FloorPerReq
 			rep.DCCFloorAllCoresRt = rep.DCCPerRequest / rep.FloorAllCores
 			rep.DCCCoresAtRate = rep.DCCPerRequest * rep.RPS
+			if skel != nil {
+				rep.DCCSkeletonRatio = rep.DCCPerRequest / skel.Hub
+			}
 		}
 	}
 	return rep, nil

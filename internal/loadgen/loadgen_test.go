@@ -12,7 +12,7 @@ func TestRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the whole system under load")
 	}
-	rep, err := Run(context.Background(), Options{Duration: 2 * time.Second, Warmup: 500 * time.Millisecond, Concurrency: 8})
+	rep, err := Run(context.Background(), Options{Duration: 2 * time.Second, Warmup: 500 * time.Millisecond, Concurrency: 8, SkeletonRequests: 500})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,6 +29,7 @@ func TestRun(t *testing.T) {
 		"cpu_seconds_per_request": rep.CPUPerRequest, "crypto_floor_seconds_per_request": rep.FloorPerReq,
 		"cpu_floor_ratio": rep.CPUFloorRatio, "window_seconds": rep.WindowSeconds,
 		"crypto_floor_all_cores_seconds_per_request": rep.FloorAllCores,
+		"skeleton_hub_cpu_seconds_per_request":       rep.SkeletonHub, "skeleton_floor_ratio": rep.SkeletonFloorRatio,
 	} {
 		if v <= 0 {
 			t.Errorf("%s = %v, want > 0", name, v)
