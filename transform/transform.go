@@ -27,6 +27,7 @@ import (
 	"github.com/opendcc/opendcc/duis"
 	"github.com/opendcc/opendcc/eui"
 	"github.com/opendcc/opendcc/gbcs"
+	"github.com/opendcc/opendcc/smki"
 )
 
 // Errors wrapped by Build.
@@ -272,6 +273,16 @@ func BuildResult(req *duis.Request, dev DeviceInfo, opts Options) (*Result, erro
 			der, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(s), ""))
 			if err != nil {
 				return nil, c.errf("KAPublicSecurityCredentials: %v", err)
+			}
+			// The device encrypts its answer to this key: a value that is
+			// not a key-agreement certificate would be sent for a device
+			// that cannot answer it (the request would end in E21).
+			cert, err := smki.ParseCertificate(der)
+			if err != nil {
+				return nil, c.errf("KAPublicSecurityCredentials: not an SMKI certificate: %v", err)
+			}
+			if cert.KeyUsage&smki.KeyUsageKeyAgreement == 0 {
+				return nil, c.errf("KAPublicSecurityCredentials: the certificate's keyUsage has no keyAgreement")
 			}
 			m.SupplementaryRemotePartyCertificate = der
 		}

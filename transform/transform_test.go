@@ -10,6 +10,7 @@ import (
 	"github.com/opendcc/opendcc/duis"
 	"github.com/opendcc/opendcc/gbcs"
 	"github.com/opendcc/opendcc/gbcs/payload"
+	"github.com/opendcc/opendcc/internal/refdata"
 )
 
 const reqHeader = `<?xml version="1.0" encoding="UTF-8"?>
@@ -146,4 +147,54 @@ func FuzzBuild(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestURPCredentials: the KA credentials an unknown remote party sends
+// (4.14, 4.17 URP) go into the command for the device to encrypt its answer
+// to; anything but an SMKI certificate with keyAgreement usage is refused
+// at build time (ErrRequest), not sent to a device that cannot answer it.
+func TestURPCredentials(t *testing.T) {
+	const name = "ECS21b_4.14_URP_SUCCESS_REQUEST_DUIS.XML"
+	const open, close = "<sr:KAPublicSecurityCredentials>", "</sr:KAPublicSecurityCredentials>"
+	tpl, err := os.ReadFile(refdata.Path(t, "duis", "templates", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := between(t, string(tpl), open, close)
+	cs02b, err := os.ReadFile(refdata.Path(t, "duis", "templates", "CS02bNOByNO_6.15.1_SUCCESS_REQUEST_DUIS.XML"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dsOnly := between(t, string(cs02b), "<sr:DigitalSigningCertificate>", "</sr:DigitalSigningCertificate>")
+	for _, c := range []struct {
+		name, creds string
+		ok          bool
+	}{
+		{"the template's KA certificate", raw, true},
+		{"base64 of no certificate", "MTg0NDY3NDQwNzM3MDk1NTE2MTU=", false},
+		{"a digital-signing certificate", dsOnly, false},
+	} {
+		req := templateRequest(t, name, open+raw+close, open+c.creds+close)
+		_, err := Build(req, DeviceInfo{Type: ESME}, Options{ACB: [8]byte{9}})
+		if c.ok && err != nil {
+			t.Errorf("%s: %v", c.name, err)
+		}
+		if !c.ok && !errors.Is(err, ErrRequest) {
+			t.Errorf("%s: %v, want ErrRequest", c.name, err)
+		}
+	}
+}
+
+// between is the text of s between open and the next close.
+func between(t *testing.T, s, open, close string) string {
+	t.Helper()
+	_, rest, ok := strings.Cut(s, open)
+	if !ok {
+		t.Fatalf("no %s", open)
+	}
+	v, _, ok := strings.Cut(rest, close)
+	if !ok {
+		t.Fatalf("no %s", close)
+	}
+	return v
 }

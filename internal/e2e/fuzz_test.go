@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"encoding/xml"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -131,8 +132,9 @@ func (e *fuzzEnv) final(rid string, d time.Duration) []byte {
 }
 
 type fuzzTemplate struct {
-	doc []byte
-	ep  uint8 // index into fuzzPaths: the endpoint its command variant needs
+	name string
+	doc  []byte
+	ep   uint8 // index into fuzzPaths: the endpoint its command variant needs
 }
 
 var fuzzPaths = []string{"/api/v1/serviceS", "/api/v1/serviceT", "/api/v1/serviceD"}
@@ -146,7 +148,7 @@ var fuzzPaths = []string{"/api/v1/serviceS", "/api/v1/serviceT", "/api/v1/servic
 var stateChanging = regexp.MustCompile(`^8\.3_|^8\.4_|^8\.14\.|_6\.2[13]_`)
 
 // newFuzzEnv reads the templates (before f.Add: the seeds come from them).
-func newFuzzEnv(f *testing.F) *fuzzEnv {
+func newFuzzEnv(f testing.TB) *fuzzEnv {
 	dir := refdata.Path(f, "duis", "templates")
 	names, err := filepath.Glob(filepath.Join(dir, "*.XML"))
 	if err != nil || len(names) == 0 {
@@ -168,13 +170,13 @@ func newFuzzEnv(f *testing.F) *fuzzEnv {
 		case bytes.Contains(doc, []byte("<sr:CommandVariant>4<")):
 			ep = 1
 		}
-		e.templates = append(e.templates, fuzzTemplate{doc, ep})
+		e.templates = append(e.templates, fuzzTemplate{filepath.Base(n), doc, ep})
 	}
 	return e
 }
 
 // start runs the server (once per fuzzing process).
-func (e *fuzzEnv) start(f *testing.F) {
+func (e *fuzzEnv) start(f testing.TB) {
 	e.finals = map[string][]byte{}
 	e.arrived = sync.NewCond(&e.mu)
 	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -213,8 +215,9 @@ func (e *fuzzEnv) sign(doc []byte) []byte {
 	return doc
 }
 
-// post sends doc to endpoint ep and checks the answer.
-func (e *fuzzEnv) post(t *testing.T, doc []byte, ep uint8) {
+// post sends doc to endpoint ep, checks the answer and returns its code
+// ("HTTP 501" for a request OpenDCC cannot map).
+func (e *fuzzEnv) post(t *testing.T, doc []byte, ep uint8) string {
 	path := fuzzPaths[int(ep)%len(fuzzPaths)]
 	resp, err := e.hc.Post(e.url+path, "application/xml", bytes.NewReader(doc))
 	if err != nil {
@@ -244,12 +247,93 @@ func (e *fuzzEnv) post(t *testing.T, doc []byte, ep uint8) {
 			if fin == nil {
 				t.Fatalf("POST %s: I99 for %s and no final outcome in 15 s\nrequest: %.2000s", path, rid, doc)
 			}
-			if fr, err := client.ParseResponse(fin, e.verify, nil); err != nil || fr.Code == "" {
+			fr, err := client.ParseResponse(fin, e.verify, nil)
+			if err != nil || fr.Code == "" {
 				t.Fatalf("final outcome of %s: not a verified DUIS response (%v): %.400s", rid, err, fin)
 			}
+			return "I99 → " + fr.Code
 		}
+		return r.Code
 	case http.StatusNotImplemented, http.StatusRequestEntityTooLarge:
 	default:
 		t.Fatalf("POST %s: HTTP %d: %.300s\nrequest: %.2000s", path, resp.StatusCode, answer, doc)
 	}
+	return fmt.Sprintf("HTTP %d", resp.StatusCode)
+}
+
+// edgeValues are the values TestSchemaValidEdgeValues tries in each leaf
+// of a template's Body: bounds of the usual integer types, zero and one,
+// far and near dates and times, both booleans, a short string. Only those
+// the schema accepts in that place are sent.
+var edgeValues = []string{
+	"0", "1", "-1", "127", "255", "256", "32767", "65535", "2147483647", "4294967295",
+	"9223372036854775807", "18446744073709551615", "-2147483648", "0.5",
+	"2000-01-01T00:00:00Z", "2099-12-31T23:59:59Z", "2000-01-01", "2099-12-31", "00:00:00", "23:59:59",
+	"true", "false", "A",
+}
+
+// TestSchemaValidEdgeValues sends every device template (the fuzz corpus:
+// those that leave the profile's inventory as it is) with one Body value
+// replaced by an edge value the schema accepts there, up to 4 per
+// template, signed and on the endpoint its command variant needs. The
+// schema lets through values the templates never carry, and a hidden
+// template may carry them: the DCC must answer each with a verified DUIS
+// response or 501, and an I99 with its final outcome (fuzzEnv.post), which
+// must not be E21. The counts per answer are logged.
+func TestSchemaValidEdgeValues(t *testing.T) {
+	e := newFuzzEnv(t)
+	e.start(t)
+	codes := map[string]int{}
+	sent := 0
+	for _, tpl := range e.templates {
+		body := bodyRE.FindIndex(tpl.doc)
+		if body == nil || tpl.ep == 2 {
+			continue // non-device: their own tests
+		}
+		leaves := leafRE.FindAllSubmatchIndex(tpl.doc[body[0]:body[1]], -1)
+		n := 0
+		for _, m := range leaves {
+			at, end := body[0]+m[2], body[0]+m[3]
+			if string(tpl.doc[at:end]) == "" {
+				continue
+			}
+			for _, v := range edgeValues {
+				if v == string(tpl.doc[at:end]) {
+					continue
+				}
+				edited := append(append(append([]byte{}, tpl.doc[:at]...), v...), tpl.doc[end:]...)
+				if duis.Validate(edited) != nil {
+					continue
+				}
+				code := e.post(t, e.sign(edited), tpl.ep)
+				codes[code]++
+				switch code {
+				case "I0", "I99 → I0":
+				case "I99 → E21":
+					// The simulated devices answer every command they can
+					// read: a time-out means the DCC sent one they could
+					// not (e.g. URP credentials that are no certificate).
+					t.Errorf("%s, %s = %q: %s", tpl.name, leafName(tpl.doc[body[0]+m[0]:]), v, code)
+				default:
+					t.Logf("%s, %s = %q: %s", tpl.name, leafName(tpl.doc[body[0]+m[0]:]), v, code)
+				}
+				sent++
+				n++
+				break // one value per leaf
+			}
+			if n == 4 {
+				break
+			}
+		}
+	}
+	if sent == 0 {
+		t.Fatal("no schema-valid edge value was found")
+	}
+	t.Logf("schema-valid edge values sent: %d; answers: %v", sent, codes)
+}
+
+// leafName is the local name of the element doc starts with.
+func leafName(doc []byte) string {
+	name, _, _ := strings.Cut(strings.TrimPrefix(string(doc[:min(len(doc), 80)]), "<sr:"), ">")
+	return name
 }
