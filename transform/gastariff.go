@@ -65,7 +65,8 @@ func (c *ctx) gasPrices(p string, thresholds int, start, tiStart []byte) ([]gbzC
 	if err != nil {
 		return nil, err
 	}
-	currency := map[string]uint16{"GBP": 826, "EUR": 978}[cur]
+	// The schema's currencies: GBP and ECB (the euro, ISO 4217 978).
+	currency := map[string]uint16{"GBP": 826, "ECB": 978}[cur]
 	if currency == 0 {
 		return nil, c.errf("CurrencyUnits %q", cur)
 	}

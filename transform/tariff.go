@@ -418,7 +418,9 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
-		if cur != "GBP" && cur != "EUR" {
+		// The schema's currencies: GBP and ECB (the euro, named after the
+		// European Central Bank); the flag is true for pounds.
+		if cur != "GBP" && cur != "ECB" {
 			return nil, c.errf("CurrencyUnits %q", cur)
 		}
 		items = append(items, set(9000, obisCurrency, 4, boolean(cur == "GBP")))

@@ -198,3 +198,33 @@ func between(t *testing.T, s, open, close string) string {
 	}
 	return v
 }
+
+// TestCurrencyUnits: the DUIS schema's currencies are GBP and ECB (the
+// euro). Both build, into different commands (the ESME's currency flag,
+// the GSME's ISO 4217 code); "EUR", which the schema does not have, was
+// taken for the euro and ECB refused.
+func TestCurrencyUnits(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		dev  DeviceInfo
+	}{
+		{"ECS01a_1.1.1_IMMEDIATE_TOU_SUCCESS_REQUEST_DUIS.XML", DeviceInfo{Type: ESME, UseCases: []string{"ECS01a"}}},
+		{"GCS01a_1.1.1_IMMEDIATE_TOU_SUCCESS_REQUEST_DUIS.XML", DeviceInfo{Type: GSME, UseCases: []string{"GCS01a"}}},
+	} {
+		opts := Options{ACB: rtdsACB, ACBCounter: 1, Now: rtdsNow}
+		built := map[string][]byte{}
+		for _, cur := range []string{"GBP", "ECB"} {
+			req := templateRequest(t, c.name, "<sr:CurrencyUnits>GBP</sr:CurrencyUnits>", "<sr:CurrencyUnits>"+cur+"</sr:CurrencyUnits>")
+			r, err := BuildResult(req, c.dev, opts)
+			if err != nil {
+				t.Fatalf("%s with %s: %v", c.name, cur, err)
+			}
+			if built[cur], err = r.Message.Marshal(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if string(built["GBP"]) == string(built["ECB"]) {
+			t.Errorf("%s: the same command for GBP and ECB", c.name)
+		}
+	}
+}

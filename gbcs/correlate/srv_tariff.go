@@ -109,7 +109,7 @@ func checkPriceSecondary(c *checker, b *xnode) {
 
 // elecCurrency: annex row 18, CurrencyUnit value_passive GB Pounds TRUE, Euro FALSE.
 func (c *checker) elecCurrency(cur string) {
-	want := map[string]string{"GBP": "true", "EUR": "false"}[cur]
+	want := map[string]string{"GBP": "true", "ECB": "false"}[cur] // the schema's currencies: GBP, ECB (euro)
 	if want == "" {
 		want = cur
 	}
@@ -538,7 +538,7 @@ func (c *checker) gasPrices(p *xnode, thresholds int) {
 	}
 	cur := p.trimmed1("CurrencyUnits")
 	if ti := c.comp("CurrencyUnits / StandingCharge", "", clPrice, 0x04); ti != nil {
-		c.eq("CurrencyUnits ("+cur+") vs Publish Tariff Information Currency", map[string]string{"GBP": "826", "EUR": "978"}[cur], gfield(ti, "currency"))
+		c.eq("CurrencyUnits ("+cur+") vs Publish Tariff Information Currency", map[string]string{"GBP": "826", "ECB": "978"}[cur], gfield(ti, "currency"))
 		c.gnum("StandingCharge vs Publish Tariff Information", p.trimmed1("StandingCharge"), ti, "standing-charge")
 		tt := gfield(ti, "tariff-type-charging-scheme")
 		if v, err := strconv.Atoi(tt); err == nil {

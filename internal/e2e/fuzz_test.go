@@ -274,63 +274,98 @@ var edgeValues = []string{
 
 // TestSchemaValidEdgeValues sends every device template (the fuzz corpus:
 // those that leave the profile's inventory as it is) with one Body value
-// replaced by an edge value the schema accepts there, up to 4 per
-// template, signed and on the endpoint its command variant needs. The
-// schema lets through values the templates never carry, and a hidden
-// template may carry them: the DCC must answer each with a verified DUIS
-// response or 501, and an I99 with its final outcome (fuzzEnv.post), which
-// must not be E21. The counts per answer are logged.
+// replaced by a value the schema accepts there and the templates do not
+// carry, signed and on the endpoint its command variant needs:
+//   - edge values (edgeValues), the first that fits in each leaf, for up to
+//     4 leaves a template;
+//   - every other member of the enumeration a leaf's value belongs to
+//     (the enumerations of the DUIS schema), each (use case, element,
+//     value) once.
+//
+// A hidden template may carry any of them. The DCC must answer each with a
+// verified DUIS response or 501, and an I99 with its final outcome
+// (fuzzEnv.post), which must not be E21. The answers other than I0 are
+// logged with their counts.
 func TestSchemaValidEdgeValues(t *testing.T) {
+	xsdDoc, err := os.ReadFile(refdata.Path(t, "duis", "schema", "DUIS Schema V5.4.xsd"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	enumOf := map[string][]string{} // member → the members of its enumerations
+	for _, r := range enumRestrictionRE.FindAllSubmatch(xsdDoc, -1) {
+		var members []string
+		for _, m := range enumValueRE.FindAllSubmatch(r[1], -1) {
+			members = append(members, string(m[1]))
+		}
+		for _, m := range members {
+			enumOf[m] = append(enumOf[m], members...)
+		}
+	}
 	e := newFuzzEnv(t)
 	e.start(t)
 	codes := map[string]int{}
 	sent := 0
+	seen := map[string]bool{}
+	try := func(tpl fuzzTemplate, body []int, m []int, v string) bool {
+		at, end := body[0]+m[2], body[0]+m[3]
+		if v == string(tpl.doc[at:end]) {
+			return false
+		}
+		edited := append(append(append([]byte{}, tpl.doc[:at]...), v...), tpl.doc[end:]...)
+		if duis.Validate(edited) != nil {
+			return false
+		}
+		code := e.post(t, e.sign(edited), tpl.ep)
+		codes[code]++
+		sent++
+		switch code {
+		case "I0", "I99 → I0":
+		case "I99 → E21":
+			// The simulated devices answer every command they can read: a
+			// time-out means the DCC sent one they could not (e.g. URP
+			// credentials that are no certificate).
+			t.Errorf("%s, %s = %q: %s", tpl.name, leafName(tpl.doc[body[0]+m[0]:]), v, code)
+		default:
+			t.Logf("%s, %s = %q: %s", tpl.name, leafName(tpl.doc[body[0]+m[0]:]), v, code)
+		}
+		return true
+	}
 	for _, tpl := range e.templates {
 		body := bodyRE.FindIndex(tpl.doc)
 		if body == nil || tpl.ep == 2 {
 			continue // non-device: their own tests
 		}
+		useCase, _, _ := strings.Cut(tpl.name, "_") // the GBCS use case the template is for
 		leaves := leafRE.FindAllSubmatchIndex(tpl.doc[body[0]:body[1]], -1)
 		n := 0
 		for _, m := range leaves {
-			at, end := body[0]+m[2], body[0]+m[3]
-			if string(tpl.doc[at:end]) == "" {
-				continue
+			cur := string(tpl.doc[body[0]+m[2] : body[0]+m[3]])
+			if n < 4 && cur != "" {
+				for _, v := range edgeValues {
+					if try(tpl, body, m, v) {
+						n++
+						break // one value per leaf
+					}
+				}
 			}
-			for _, v := range edgeValues {
-				if v == string(tpl.doc[at:end]) {
-					continue
+			for _, v := range enumOf[cur] {
+				key := useCase + " " + leafName(tpl.doc[body[0]+m[0]:]) + " " + v
+				if !seen[key] && try(tpl, body, m, v) {
+					seen[key] = true
 				}
-				edited := append(append(append([]byte{}, tpl.doc[:at]...), v...), tpl.doc[end:]...)
-				if duis.Validate(edited) != nil {
-					continue
-				}
-				code := e.post(t, e.sign(edited), tpl.ep)
-				codes[code]++
-				switch code {
-				case "I0", "I99 → I0":
-				case "I99 → E21":
-					// The simulated devices answer every command they can
-					// read: a time-out means the DCC sent one they could
-					// not (e.g. URP credentials that are no certificate).
-					t.Errorf("%s, %s = %q: %s", tpl.name, leafName(tpl.doc[body[0]+m[0]:]), v, code)
-				default:
-					t.Logf("%s, %s = %q: %s", tpl.name, leafName(tpl.doc[body[0]+m[0]:]), v, code)
-				}
-				sent++
-				n++
-				break // one value per leaf
-			}
-			if n == 4 {
-				break
 			}
 		}
 	}
 	if sent == 0 {
-		t.Fatal("no schema-valid edge value was found")
+		t.Fatal("no schema-valid value was found")
 	}
-	t.Logf("schema-valid edge values sent: %d; answers: %v", sent, codes)
+	t.Logf("schema-valid values sent: %d; answers: %v", sent, codes)
 }
+
+var (
+	enumRestrictionRE = regexp.MustCompile(`(?s)<xs:restriction[^>]*>((?:\s*<xs:enumeration[^>]*/>|\s*<!--.*?-->)+)`)
+	enumValueRE       = regexp.MustCompile(`<xs:enumeration value="([^"]*)"`)
+)
 
 // leafName is the local name of the element doc starts with.
 func leafName(doc []byte) string {
