@@ -348,8 +348,12 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		if skel, err = Skeleton(ctx, SkeletonOptions{Requests: o.SkeletonRequests, Concurrency: o.Concurrency}); err != nil {
 			return nil, fmt.Errorf("loadgen: skeleton: %w", err)
 		}
-		rep.SkeletonHub = skel.Hub
-		rep.SkeletonFloorRatio = skel.Hub / rep.FloorPerReq
+		if skel.Hub <= 0 {
+			skel = nil // the client's estimate outweighed the whole: a noisy run, no figure
+		} else {
+			rep.SkeletonHub = skel.Hub
+			rep.SkeletonFloorRatio = skel.Hub / rep.FloorPerReq
+		}
 	}
 
 	win := r.reqs[warm:]
