@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 	"github.com/opendcc/opendcc/client"
 	"github.com/opendcc/opendcc/duis"
 	"github.com/opendcc/opendcc/eui"
+	"github.com/opendcc/opendcc/gbcs"
 	"github.com/opendcc/opendcc/internal/refdata"
 	"github.com/opendcc/opendcc/xmldsig"
 )
@@ -99,6 +101,7 @@ type fuzzEnv struct {
 	hc        *http.Client
 	counters  counterClock
 
+	sec     *gbcs.Security // checks the devices' answers as `opendcc gbcs parse` does
 	mu      sync.Mutex
 	finals  map[string][]byte // canonical RequestID → the first document delivered for it
 	arrived *sync.Cond
@@ -192,7 +195,9 @@ func (e *fuzzEnv) start(f testing.TB) {
 		w.WriteHeader(http.StatusOK)
 	}))
 	f.Cleanup(sink.Close)
-	e.url = strings.TrimRight(startDCCBoxed(f, sink.URL+"/duis/response").DUISURL, "/")
+	srv := startDCCBoxed(f, sink.URL+"/duis/response")
+	e.url = strings.TrimRight(srv.DUISURL, "/")
+	e.sec = gbcs.NewSecurity(srv.Fleet.KeyStore(), 0) // the DCC's view: the devices' certificates
 	e.keys = loadKeys(f)
 	e.verify = xmldsig.VerifyOptions{Certificates: e.keys.store, Allowance: 5 * 365 * 24 * time.Hour}
 }
@@ -250,6 +255,18 @@ func (e *fuzzEnv) post(t *testing.T, doc []byte, ep uint8) string {
 			fr, err := client.ParseResponse(fin, e.verify, nil)
 			if err != nil || fr.Code == "" {
 				t.Fatalf("final outcome of %s: not a verified DUIS response (%v): %.400s", rid, err, fin)
+			}
+			// The device's answer in an I0 verifies and decodes, as
+			// `opendcc gbcs parse` reads it (acceptance 1 of #6).
+			if m := payloadRE.FindSubmatch(fin); fr.Code == "I0" && m != nil {
+				raw, err := base64.StdEncoding.DecodeString(string(m[1]))
+				if err != nil {
+					t.Fatalf("final I0 of %s: GBCSPayload: %v", rid, err)
+				}
+				g := client.DecodeGBCS(raw, e.sec)
+				if !g.OK || (g.MAC != "valid" && g.Signature != "valid") {
+					t.Errorf("final I0 of %s: the device's answer does not verify and decode (MAC %s, signature %s): %s\nrequest: %.2000s", rid, g.MAC, g.Signature, g.Error, doc)
+				}
 			}
 			return "I99 → " + fr.Code
 		}
