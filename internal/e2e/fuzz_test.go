@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -140,7 +142,10 @@ type fuzzTemplate struct {
 	ep   uint8 // index into fuzzPaths: the endpoint its command variant needs
 }
 
-var fuzzPaths = []string{"/api/v1/serviceS", "/api/v1/serviceT", "/api/v1/serviceD"}
+var (
+	fuzzPaths        = []string{"/api/v1/serviceS", "/api/v1/serviceT", "/api/v1/serviceD"}
+	commandVariantRE = regexp.MustCompile(`<sr:CommandVariant>(\d+)<`)
+)
 
 // stateChanging names the templates left out of the fuzz corpus: run in
 // a random order they would decommission the profile's devices (8.3),
@@ -166,12 +171,12 @@ func newFuzzEnv(f testing.TB) *fuzzEnv {
 		if err != nil {
 			f.Fatal(err)
 		}
-		ep := uint8(0) // serviceS
-		switch {
-		case nonDevice(n):
-			ep = 2
-		case bytes.Contains(doc, []byte("<sr:CommandVariant>4<")):
-			ep = 1
+		var ep uint8 // the endpoint client.Endpoint gives its command variant
+		if m := commandVariantRE.FindSubmatch(doc); m != nil {
+			cv, _ := strconv.Atoi(string(m[1]))
+			if path, err := client.Endpoint(cv); err == nil {
+				ep = uint8(slices.Index(fuzzPaths, path))
+			}
 		}
 		e.templates = append(e.templates, fuzzTemplate{filepath.Base(n), doc, ep})
 	}
@@ -349,7 +354,7 @@ func TestSchemaValidEdgeValues(t *testing.T) {
 	}
 	for _, tpl := range e.templates {
 		body := bodyRE.FindIndex(tpl.doc)
-		if body == nil || tpl.ep == 2 {
+		if body == nil || nonDevice(tpl.name) {
 			continue // non-device: their own tests
 		}
 		useCase, _, _ := strings.Cut(tpl.name, "_") // the GBCS use case the template is for

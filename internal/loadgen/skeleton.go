@@ -208,58 +208,32 @@ func Skeleton(ctx context.Context, o SkeletonOptions) (*SkeletonReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	var seqs, next atomic.Int64
-	var wg sync.WaitGroup
-	errs := make(chan error, 1)
-	fail := func(err error) {
-		select {
-		case errs <- err:
-		default:
-		}
-	}
+	var seqs atomic.Int64
 	c0 := cpuSeconds()
-	for g := 0; g < o.Concurrency; g++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for next.Add(1) <= int64(o.Requests) && ctx.Err() == nil {
-				seq := strconv.FormatInt(seqs.Add(1), 10)
-				done := make(chan error, 1)
-				waiting.Store(seq, done)
-				req, err := http.NewRequest(http.MethodPost, hubURL, bytes.NewReader(body))
-				if err != nil {
-					fail(err)
-					return
-				}
-				req.Header.Set("Content-Type", "application/xml")
-				req.Header.Set("X-Seq", seq)
-				resp, err := c.Do(req)
-				if err != nil {
-					fail(err)
-					return
-				}
-				n, _ := io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK || n != skelAckSize {
-					fail(fmt.Errorf("skeleton hub: HTTP %d, %d bytes", resp.StatusCode, n))
-					return
-				}
-				if err := <-done; err != nil {
-					fail(err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	err = parallel(ctx, o.Requests, o.Concurrency, func() error {
+		seq := strconv.FormatInt(seqs.Add(1), 10)
+		done := make(chan error, 1)
+		waiting.Store(seq, done)
+		req, err := http.NewRequest(http.MethodPost, hubURL, bytes.NewReader(body))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", "application/xml")
+		req.Header.Set("X-Seq", seq)
+		resp, err := c.Do(req)
+		if err != nil {
+			return err
+		}
+		n, _ := io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || n != skelAckSize {
+			return fmt.Errorf("skeleton hub: HTTP %d, %d bytes", resp.StatusCode, n)
+		}
+		return <-done
+	})
 	hubWG.Wait()
 	cpu := (cpuSeconds() - c0) / float64(o.Requests)
-	select {
-	case err := <-errs:
-		return nil, err
-	default:
-	}
-	if err := ctx.Err(); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	return &SkeletonReport{Requests: o.Requests, CPU: cpu, Client: client, Hub: cpu - client}, nil
@@ -343,16 +317,28 @@ func exchangeCPU(n, concurrency int) (float64, error) {
 	c := keepAliveClient()
 	defer c.CloseIdleConnections()
 	req := bytes.Repeat([]byte("r"), exchangeBody)
+	c0 := cpuSeconds()
+	err = parallel(context.Background(), n, concurrency, func() error {
+		return postExchange(c, url, req, exchangeAnswer)
+	})
+	if err != nil {
+		return 0, err
+	}
+	return (cpuSeconds() - c0) / float64(n), nil
+}
+
+// parallel runs job n times from workers goroutines and returns the first
+// error (a worker stops at its first error; the others run on), or ctx's.
+func parallel(ctx context.Context, n, workers int, job func() error) error {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	errs := make(chan error, 1)
-	c0 := cpuSeconds()
-	for g := 0; g < concurrency; g++ {
+	for g := 0; g < workers; g++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for next.Add(1) <= int64(n) {
-				if err := postExchange(c, url, req, exchangeAnswer); err != nil {
+			for next.Add(1) <= int64(n) && ctx.Err() == nil {
+				if err := job(); err != nil {
 					select {
 					case errs <- err:
 					default:
@@ -363,12 +349,11 @@ func exchangeCPU(n, concurrency int) (float64, error) {
 		}()
 	}
 	wg.Wait()
-	cpu := cpuSeconds() - c0
 	select {
 	case err := <-errs:
-		return 0, err
+		return err
 	default:
-		return cpu / float64(n), nil
+		return ctx.Err()
 	}
 }
 
